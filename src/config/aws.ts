@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { Env } from './env';
+import { parseEnv } from './env';
+
+const KEYS = [
+  'AWS_REGION',
+  'PIPELINE_AWS_ENDPOINT_URL',
+  'PIPELINE_S3_BUCKET',
+  'PIPELINE_S3_PREFIX',
+  'PIPELINE_GLUE_DATABASE',
+  'PIPELINE_GLUE_CRAWLER',
+  'PIPELINE_GLUE_JOB',
+  'PIPELINE_ATHENA_WORKGROUP',
+  'PIPELINE_ATHENA_OUTPUT',
+  'PIPELINE_REDSHIFT_CLUSTER_ID',
+  'PIPELINE_REDSHIFT_WORKGROUP',
+  'PIPELINE_REDSHIFT_DATABASE',
+  'PIPELINE_REDSHIFT_DB_USER',
+  'PIPELINE_REDSHIFT_SECRET_ARN',
+  'PIPELINE_REDSHIFT_COPY_ROLE_ARN',
+  'PIPELINE_SNS_TOPIC_ARN',
+] as const;
+
+const schema = z
+  .object({
+    AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region such as eu-west-1'),
+    PIPELINE_AWS_ENDPOINT_URL: z.url('expected a URL such as http://127.0.0.1:5000').optional(),
+    PIPELINE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
+    PIPELINE_S3_PREFIX: z.string().default(''),
+    PIPELINE_GLUE_DATABASE: z.string().default('ecommerce_raw'),
+    PIPELINE_GLUE_CRAWLER: z.string().default('ecommerce-raw-crawler'),
+    PIPELINE_GLUE_JOB: z.string().default('ecommerce-etl-job'),
+    PIPELINE_ATHENA_WORKGROUP: z.string().default('primary'),
+    PIPELINE_ATHENA_OUTPUT: z.string().regex(/^s3:\/\//, 'expected an s3:// location').optional(),
+    PIPELINE_REDSHIFT_CLUSTER_ID: z.string().optional(),
+    PIPELINE_REDSHIFT_WORKGROUP: z.string().optional(),
+    PIPELINE_REDSHIFT_DATABASE: z.string().default('dev'),
+    PIPELINE_REDSHIFT_DB_USER: z.string().optional(),
+    PIPELINE_REDSHIFT_SECRET_ARN: z.string().optional(),
+    PIPELINE_REDSHIFT_COPY_ROLE_ARN: z.string().optional(),
+    PIPELINE_SNS_TOPIC_ARN: z.string().regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN').optional(),
+  })
+  .refine((c) => Boolean(c.PIPELINE_REDSHIFT_CLUSTER_ID) !== Boolean(c.PIPELINE_REDSHIFT_WORKGROUP), {
+    path: ['PIPELINE_REDSHIFT_CLUSTER_ID'],
+    message: 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)',
+  });
+
+export interface AwsConfig {
+  region: string;
+  endpointUrl?: string;
+  bucket: string;
+  prefix: string; // '' or ending in '/'
+  glueDatabase: string;
+  glueCrawler: string;
+  glueJob: string;
+  athenaWorkgroup: string;
+  athenaOutput: string;
+  redshift: {
+    clusterId?: string;
+    workgroup?: string;
+    database: string;
+    dbUser?: string;
+    secretArn?: string;
+    copyRoleArn?: string;
+  };
+  snsTopicArn?: string;
+}
+
+export function loadAwsConfig(env: Env): AwsConfig {
+  const c = parseEnv(schema, env, KEYS);
+  const prefix = c.PIPELINE_S3_PREFIX === '' ? '' : c.PIPELINE_S3_PREFIX.replace(/\/*$/, '/');
+  return {
+    region: c.AWS_REGION,
+    endpointUrl: c.PIPELINE_AWS_ENDPOINT_URL,
+    bucket: c.PIPELINE_S3_BUCKET,
+    prefix,
+    glueDatabase: c.PIPELINE_GLUE_DATABASE,
+    glueCrawler: c.PIPELINE_GLUE_CRAWLER,
+    glueJob: c.PIPELINE_GLUE_JOB,
+    athenaWorkgroup: c.PIPELINE_ATHENA_WORKGROUP,
+    athenaOutput: c.PIPELINE_ATHENA_OUTPUT ?? `s3://${c.PIPELINE_S3_BUCKET}/${prefix}athena-results/`,
+    redshift: {
+      clusterId: c.PIPELINE_REDSHIFT_CLUSTER_ID,
+      workgroup: c.PIPELINE_REDSHIFT_WORKGROUP,
+      database: c.PIPELINE_REDSHIFT_DATABASE,
+      dbUser: c.PIPELINE_REDSHIFT_DB_USER,
+      secretArn: c.PIPELINE_REDSHIFT_SECRET_ARN,
+      copyRoleArn: c.PIPELINE_REDSHIFT_COPY_ROLE_ARN,
+    },
+    snsTopicArn: c.PIPELINE_SNS_TOPIC_ARN,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * All configuration, read from the environment once at start-up. `loadConfig` throws a ConfigError
+ * whose message is one line naming the setting; callers print it and exit.
+ */
+import { z } from 'zod';
+import type { AwsConfig } from './aws';
+import { loadAwsConfig } from './aws';
+import type { Env } from './env';
+import { parseEnv } from './env';
+import type { LocalConfig } from './local';
+import { loadLocalConfig } from './local';
+import type { TemporalConfig } from './temporal';
+import { loadTemporalConfig } from './temporal';
+
+export { ConfigError } from './errors';
+export type { AwsConfig, LocalConfig, TemporalConfig };
+
+const KEYS = ['PIPELINE_BACKEND', 'PIPELINE_LOG_LEVEL', 'PIPELINE_METRICS_ADDRESS'] as const;
+
+const schema = z.object({
+  PIPELINE_BACKEND: z.enum(['local', 'aws'], 'expected local or aws').default('local'),
+  PIPELINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error'], 'expected trace, debug, info, warn or error').default('info'),
+  PIPELINE_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464').optional(),
+});
+
+export type Backend = 'local' | 'aws';
+
+export interface AppConfig {
+  backend: Backend;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  metricsAddress?: string;
+  temporal: TemporalConfig;
+  local: LocalConfig;
+  aws?: AwsConfig;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const c = parseEnv(schema, env, KEYS);
+  return {
+    backend: c.PIPELINE_BACKEND,
+    logLevel: c.PIPELINE_LOG_LEVEL,
+    metricsAddress: c.PIPELINE_METRICS_ADDRESS,
+    temporal: loadTemporalConfig(env),
+    // The local settings are also used by the aws backend's console notices, so they are always read.
+    local: loadLocalConfig(env),
+    aws: c.PIPELINE_BACKEND === 'aws' ? loadAwsConfig(env) : undefined,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The quality gate of the validate stage: which checks exist, their default thresholds, and how a
+ * measured value passes. Backends measure; this module decides, so both backends and the workflow agree.
+ */
+import type { Entity } from './contract';
+
+export const QUALITY_CHECKS = ['row_count', 'completeness', 'validity', 'key_uniqueness', 'referential_consistency'] as const;
+export type QualityCheck = (typeof QUALITY_CHECKS)[number];
+
+export interface QualityThresholds {
+  /** Share of rows whose required fields are all present. */
+  completeness: number;
+  /** Share of rows whose typed fields parse and are in range. */
+  validity: number;
+  /** Share of rows whose key is not repeated with different values. */
+  keyUniqueness: number;
+  /** Share of orders whose customer and product exist. */
+  referentialConsistency: number;
+  /** At least this many rows per entity. */
+  minRows: number;
+}
+
+export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
+  completeness: 0.95,
+  validity: 0.97,
+  keyUniqueness: 0.99,
+  referentialConsistency: 0.99,
+  minRows: 1,
+};
+
+export interface QualityMeasurement {
+  entity: Entity;
+  check: QualityCheck;
+  value: number;
+}
+
+export interface QualityResult extends QualityMeasurement {
+  threshold: number;
+  passed: boolean;
+}
+
+export function thresholdFor(check: QualityCheck, t: QualityThresholds): number {
+  switch (check) {
+    case 'row_count':
+      return t.minRows;
+    case 'completeness':
+      return t.completeness;
+    case 'validity':
+      return t.validity;
+    case 'key_uniqueness':
+      return t.keyUniqueness;
+    case 'referential_consistency':
+      return t.referentialConsistency;
+  }
+}
+
+/** Every check passes when its value is at least its threshold. */
+export function judge(m: QualityMeasurement, t: QualityThresholds): QualityResult {
+  const threshold = thresholdFor(m.check, t);
+  return { ...m, threshold, passed: m.value >= threshold };
+}
+
+export function gatePassed(results: readonly QualityResult[]): boolean {
+  return results.length > 0 && results.every((r) => r.passed);
+}

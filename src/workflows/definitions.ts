@@ -1,0 +1,123 @@
+/**
+ * The public face of the dailyPipeline workflow: its input, its status, its signals and queries and
+ * the search attributes it keeps current. Clients import these; nothing here runs I/O.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
+import type { StageName } from '../shared/contract';
+import type { QualityResult, QualityThresholds } from '../shared/quality';
+
+export const WORKFLOW_TYPE = 'dailyPipeline';
+
+export type Trigger = 'manual' | 'schedule' | 'backfill';
+
+export interface StageOptions {
+  /** Time between two state reads of the stage's external work. */
+  pollInterval: Duration;
+  /** Give-up time for the stage's external work, from its start. */
+  timeout: Duration;
+  /** Retry policy of the stage's activities (each activity is one external call). */
+  retry: RetryPolicy;
+  /** Start-to-close timeout of one activity call. */
+  activityTimeout: Duration;
+  /** How many times the workflow starts new external work by itself when the backend says it may. */
+  maxAutoRestarts: number;
+}
+
+export interface SensorOptions extends StageOptions {
+  /** After this long without data an alert notice is sent; the sensor keeps waiting. */
+  softDeadline: Duration;
+  /** Polls before the sensor continues as new, to keep its history short. */
+  pollsPerHistory: number;
+}
+
+export interface PipelineOptions {
+  stages: {
+    awaitRawData: SensorOptions;
+    catalog: StageOptions;
+    validate: StageOptions;
+    transform: StageOptions;
+    load: StageOptions;
+    verify: StageOptions;
+    notify: StageOptions;
+  };
+  /** How long a failed stage waits for an operator's rerunStage or skipStage before the run fails. */
+  operatorWait: Duration;
+  quality: QualityThresholds;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export interface PipelineInput {
+  /** Logical date YYYY-MM-DD. Omitted for scheduled runs: taken from the scheduled start time. */
+  runDate?: string;
+  trigger?: Trigger;
+  /** IANA time zone that turns a scheduled start time into a run date (default UTC). */
+  timeZone?: string;
+  /** Start at this stage; the earlier ones are marked skipped. */
+  startFrom?: StageName;
+  options?: DeepPartial<PipelineOptions>;
+}
+
+export type StageState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type RunState = 'running' | 'awaiting_operator' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StageStatus {
+  stage: StageName;
+  state: StageState;
+  /** How many times the stage has been started (reruns and automatic restarts included). */
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** Crawl name, job run id, query execution ids, statement ids... */
+  externalIds: Record<string, string>;
+  metrics: Record<string, number>;
+  message?: string;
+}
+
+export interface OperatorAction {
+  at: string;
+  signal: 'skipStage' | 'rerunStage';
+  stage: StageName;
+  reason: string;
+  /** What the workflow did with it: applied, queued, or why it was ignored. */
+  outcome: string;
+}
+
+export interface PipelineStatus {
+  runDate: string;
+  trigger: Trigger;
+  state: RunState;
+  currentStage?: StageName;
+  stages: StageStatus[];
+  quality?: QualityResult[];
+  operatorActions: OperatorAction[];
+  noticesSent: string[];
+  /** Set while the run waits for an operator: until when. */
+  awaitingOperatorUntil?: string;
+}
+
+export interface PipelineResult {
+  runDate: string;
+  state: 'succeeded';
+  stages: StageStatus[];
+  quality?: QualityResult[];
+}
+
+export const statusQuery = defineQuery<PipelineStatus>('status');
+export const skipStageSignal = defineSignal<[StageName, string]>('skipStage');
+export const rerunStageSignal = defineSignal<[StageName, string]>('rerunStage');
+
+export const SA_RUN_DATE = defineSearchAttributeKey('PipelineRunDate', SearchAttributeType.KEYWORD);
+export const SA_STAGE = defineSearchAttributeKey('PipelineStage', SearchAttributeType.KEYWORD);
+export const SA_STATUS = defineSearchAttributeKey('PipelineStatus', SearchAttributeType.KEYWORD);
+export const SA_TRIGGER = defineSearchAttributeKey('PipelineTrigger', SearchAttributeType.KEYWORD);
+
+/** For `temporal server start-dev --search-attribute NAME=Keyword` and operator namespace setup. */
+export const CUSTOM_SEARCH_ATTRIBUTES = ['PipelineRunDate', 'PipelineStage', 'PipelineStatus', 'PipelineTrigger'] as const;
+
+/** Workflow id of a manual run or backfill of one date. */
+export function pipelineWorkflowId(runDate: string): string {
+  return `daily-pipeline-${runDate}`;
+}
