@@ -44,13 +44,14 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
 if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .then(
-      () => undefined,
-      (err: unknown) => {
-        process.exitCode = reportError(err);
-      },
-    );
+  void main();
 }
