@@ -1,0 +1,72 @@
+/**
+ * Builds the worker for the configured backend. In production (Docker) it loads the prebuilt
+ * workflow bundle named by PIPELINE_WORKFLOW_BUNDLE; in development it bundles src/workflows at
+ * start-up. SIGINT/SIGTERM drain in-flight activities, then close the backend and the connection.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import type { BoundActivities } from './activities';
+import { createActivities } from './activities';
+import type { PipelineActivities } from './activities/types';
+import type { AppConfig } from './config';
+import { ConfigError } from './config';
+
+export const WORKFLOWS_PATH = path.join(__dirname, 'workflows');
+
+export interface PipelineWorkerOptions {
+  config: AppConfig;
+  connection: NativeConnection;
+  /** Defaults to the configured backend's activities. */
+  activities?: PipelineActivities & Partial<Pick<BoundActivities, 'close'>>;
+  /** Test and benchmark hooks: bundle once and reuse, or override worker options. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  overrides?: Partial<WorkerOptions>;
+}
+
+export interface PipelineWorker {
+  worker: Worker;
+  activities: PipelineActivities & Partial<Pick<BoundActivities, 'close'>>;
+  /** Runs until shutdown is requested, then releases the backend. */
+  run(): Promise<void>;
+}
+
+function bundleFromEnv(): WorkerOptions['workflowBundle'] | undefined {
+  const file = process.env.PIPELINE_WORKFLOW_BUNDLE;
+  if (!file) return undefined;
+  if (!fs.existsSync(file)) throw new ConfigError('PIPELINE_WORKFLOW_BUNDLE', `has ${JSON.stringify(file)}; no such file (run npm run build)`);
+  return { codePath: path.resolve(file) };
+}
+
+export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise<PipelineWorker> {
+  const { config } = opts;
+  const activities = opts.activities ?? createActivities(config);
+  const workflowBundle = opts.workflowBundle ?? bundleFromEnv();
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection: opts.connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
+      activities,
+      shutdownGraceTime: '30 seconds',
+      ...opts.overrides,
+    });
+  } catch (err) {
+    await activities.close?.();
+    throw err;
+  }
+  return {
+    worker,
+    activities,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await activities.close?.();
+      }
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * dailyPipeline: one run per logical date, stages in order. A stage that fails after its retries
+ * does not end the run: the run notifies, then waits durably for an operator's skipStage or
+ * rerunStage; only when that wait runs out does the run fail. Cancelling the run stops the work it
+ * started and sends a cancellation notice.
+ */
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, msToNumber } from '@temporalio/common';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+} from '@temporalio/workflow';
+import type { NoticeKind, PipelineActivities } from '../activities/types';
+import type { StageName } from '../shared/contract';
+import { STAGES } from '../shared/contract';
+import type { PipelineInput, PipelineResult } from './definitions';
+import { rerunStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { buildNotice } from './notices';
+import { OperatorControl } from './operator-control';
+import { resolveOptions } from './options';
+import { RunBook } from './run-book';
+import { resolveRunDate } from './run-date';
+import type { StageContext } from './stages';
+import { STAGE_RUNNERS, StageError } from './stages';
+
+export const FINAL_FAILURE_TYPE = 'PipelineFailed';
+
+function describeError(err: unknown): string {
+  if ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause) {
+    return err.cause.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function dailyPipeline(input: PipelineInput = {}): Promise<PipelineResult> {
+  const { runDate, trigger } = resolveRunDate(input);
+  const options = resolveOptions(input.options);
+  const book = new RunBook(runDate, trigger);
+  const control = new OperatorControl(book);
+  const ctx: StageContext = { book, options };
+  const notifyOpts = options.stages.notify;
+  const notifier = proxyActivities<PipelineActivities>({ startToCloseTimeout: notifyOpts.activityTimeout, retry: notifyOpts.retry });
+
+  setHandler(statusQuery, () => book.status);
+  setHandler(skipStageSignal, (stage, reason) => control.onSignal('skip', stage, reason));
+  setHandler(rerunStageSignal, (stage, reason) => control.onSignal('rerun', stage, reason));
+
+  /** Publishes a notice once per outcome: the same failure after a rerun is not announced twice. */
+  async function notify(kind: NoticeKind, detail: string, keyParts: string[]): Promise<void> {
+    const notice = buildNotice(book, kind, detail, keyParts);
+    if (book.status.noticesSent.includes(notice.key)) return;
+    await notifier.publishNotification.executeWithOptions({ summary: `${kind} notice` }, [notice]);
+    book.status.noticesSent.push(notice.key);
+  }
+
+  /** Failure notices must not take the run down with them when the channel itself is broken. */
+  async function notifyBestEffort(kind: NoticeKind, detail: string, keyParts: string[]): Promise<void> {
+    try {
+      await notify(kind, detail, keyParts);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.error(`could not publish ${kind} notice`, { error: describeError(err) });
+    }
+  }
+
+  function remember(): void {
+    upsertMemo({ status: { state: book.status.state, stages: book.status.stages.map((s) => ({ stage: s.stage, state: s.state, attempts: s.attempts, message: s.message })) } });
+  }
+
+  let i = input.startFrom ? STAGES.indexOf(input.startFrom) : 0;
+  for (const earlier of STAGES.slice(0, i)) book.end(earlier, 'skipped', `run started from ${input.startFrom}`);
+
+  while (i < STAGES.length) {
+    const stage: StageName = STAGES[i]!;
+    const queuedSkip = control.queuedSkips.get(stage);
+    if (queuedSkip !== undefined) {
+      control.queuedSkips.delete(stage);
+      book.end(stage, 'skipped', `skipped by operator: ${queuedSkip}`);
+      i++;
+      continue;
+    }
+
+    const s = book.begin(stage);
+    log.info(`stage ${stage} started`, { runDate, stage, attempt: s.attempts });
+    const scope = new CancellationScope();
+    control.running = { stage, scope };
+    try {
+      await scope.run(async () => {
+        if (stage === 'notify') {
+          await notify('succeeded', '', ['run']);
+        } else {
+          await STAGE_RUNNERS[stage](ctx, s);
+        }
+      });
+      control.running = undefined;
+      book.end(stage, 'succeeded');
+      i++;
+      continue;
+    } catch (err) {
+      control.running = undefined;
+      const interrupt = control.takeInterrupt();
+      if (interrupt && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+        if (interrupt.kind === 'skip') {
+          book.end(stage, 'skipped', `skipped by operator while running: ${interrupt.reason}`);
+          i++;
+        } else {
+          book.end(stage, 'failed', `stopped by operator to rerun from ${interrupt.stage}: ${interrupt.reason}`);
+          book.resetFrom(interrupt.stage);
+          i = STAGES.indexOf(interrupt.stage);
+        }
+        continue;
+      }
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(async () => {
+          book.end(stage, 'failed', 'cancelled');
+          book.setRunState('cancelled');
+          remember();
+          await notifyBestEffort('cancelled', `Cancelled during ${stage}; work it had started was stopped.`, [stage]);
+        });
+        throw err;
+      }
+      const message = describeError(err);
+      book.end(stage, 'failed', message);
+      log.warn(`stage ${stage} failed`, { runDate, stage, error: message });
+      const kind: NoticeKind = err instanceof StageError ? err.noticeKind : 'stage_failed';
+      const decision = await waitForOperator(stage, kind, message);
+      if (decision.kind === 'skip') {
+        book.end(stage, 'skipped', `skipped by operator after failure: ${decision.reason}`);
+        i++;
+      } else {
+        book.resetFrom(decision.stage);
+        i = STAGES.indexOf(decision.stage);
+      }
+    }
+  }
+
+  book.setRunState('succeeded');
+  book.status.currentStage = undefined;
+  remember();
+  return { runDate, state: 'succeeded', stages: book.status.stages, quality: book.status.quality };
+
+  async function waitForOperator(stage: StageName, kind: NoticeKind, message: string) {
+    const until = new Date(new Date().getTime() + msToNumber(options.operatorWait)).toISOString();
+    book.setRunState('awaiting_operator', until);
+    control.awaiting = stage;
+    await notifyBestEffort(kind, `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`, [stage, 'failed']);
+    try {
+      const acted = await condition(() => control.decision !== undefined, options.operatorWait);
+      if (acted) return control.takeDecision()!;
+    } catch (err) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(async () => {
+          book.setRunState('cancelled');
+          remember();
+          await notifyBestEffort('cancelled', `Cancelled while ${stage} waited for an operator after failing: ${message}`, [stage]);
+        });
+      }
+      throw err;
+    } finally {
+      control.awaiting = undefined;
+    }
+    book.setRunState('failed');
+    remember();
+    const final = `${stage} failed and no operator acted within ${String(options.operatorWait)}: ${message}`;
+    await notifyBestEffort('failed', final, [stage]);
+    throw ApplicationFailure.nonRetryable(final, FINAL_FAILURE_TYPE);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * One runner per stage. Each starts external work with one activity, then reads its state with
+ * another between durable timers until it ends or the stage's give-up time passes. Work that was
+ * started is stopped when the stage is cancelled, interrupted or gives up.
+ */
+import { msToNumber } from '@temporalio/common';
+import { CancellationScope, executeChild, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { JobStatus, PipelineActivities, RunRef } from '../activities/types';
+import type { StageName } from '../shared/contract';
+import { gatePassed } from '../shared/quality';
+import { pageToRecords, toQualityResults, toVerifyRows, verifyProblems } from '../shared/results';
+import type { NoticeKind } from '../activities/types';
+import type { PipelineOptions, StageOptions, StageStatus } from './definitions';
+import type { RunBook } from './run-book';
+import { nowMs } from './run-book';
+import { awaitRawDataSensor } from './sensor';
+
+/** A stage that ended badly; `noticeKind` picks the notice the operator gets. */
+export class StageError extends Error {
+  constructor(
+    message: string,
+    readonly noticeKind: NoticeKind = 'stage_failed',
+  ) {
+    super(message);
+    this.name = 'StageError';
+  }
+}
+
+export interface StageContext {
+  book: RunBook;
+  options: PipelineOptions;
+  /** Set by transform, read by load and verify. */
+  etlRunId?: string;
+  transformMetrics?: Record<string, number>;
+}
+
+type Acts = ReturnType<typeof proxyActivities<PipelineActivities>>;
+
+function activitiesFor(o: StageOptions): Acts {
+  return proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+}
+
+function refOf(ctx: StageContext, stage: StageName): RunRef {
+  return { runDate: ctx.book.status.runDate, workflowId: workflowInfo().workflowId, stage, stageAttempt: ctx.book.stage(stage).attempts };
+}
+
+/** Starting calls are not cancellable: we must learn the id of what we started so we can stop it. */
+function startUncancellable<T>(fn: () => Promise<T>): Promise<T> {
+  return CancellationScope.nonCancellable(fn);
+}
+
+function mergeMetrics(s: StageStatus, metrics: Record<string, number> | undefined, prefix = ''): void {
+  if (!metrics) return;
+  for (const [k, v] of Object.entries(metrics)) s.metrics[prefix + k] = v;
+}
+
+/**
+ * Reads state until the work is no longer RUNNING. On cancellation, give-up or a failing read, the
+ * work is stopped (best effort, never cancelled itself) before the error goes on.
+ */
+async function watch<T extends JobStatus>(
+  s: StageStatus,
+  o: StageOptions,
+  label: string,
+  read: () => Promise<T>,
+  stop?: () => Promise<void>,
+): Promise<T> {
+  const started = nowMs();
+  const timeoutMs = msToNumber(o.timeout);
+  const intervalMs = msToNumber(o.pollInterval);
+  let polls = 0;
+  try {
+    for (;;) {
+      const state = await read();
+      polls += 1;
+      s.metrics.polls = (s.metrics.polls ?? 0) + 1;
+      if (state.metrics?.progress !== undefined) s.metrics.progress = state.metrics.progress;
+      if (state.state !== 'RUNNING') return state;
+      const waited = nowMs() - started;
+      if (waited >= timeoutMs) throw new StageError(`${label} still running after ${o.timeout} (${polls} state reads); stopped it`);
+      await sleep(Math.max(1, Math.min(intervalMs, timeoutMs - waited)));
+    }
+  } catch (err) {
+    if (stop) {
+      await CancellationScope.nonCancellable(async () => {
+        try {
+          await stop();
+        } catch (stopErr) {
+          s.message = `could not stop ${label}: ${(stopErr as Error).message}`;
+          log.warn(`could not stop ${label}`, { error: (stopErr as Error).message });
+        }
+      });
+    }
+    throw err;
+  }
+}
+
+function failureText(label: string, st: JobStatus): string {
+  const parts = [`${label} ended ${st.state}`];
+  if (st.message) parts.push(st.message);
+  if (st.consoleUrl) parts.push(`see ${st.consoleUrl}`);
+  return parts.join(': ');
+}
+
+async function awaitRawData(ctx: StageContext, s: StageStatus): Promise<void> {
+  const info = workflowInfo();
+  const childId = `${info.workflowId}/awaitRawData/${s.attempts}`;
+  s.externalIds.sensorWorkflowId = childId;
+  const result = await executeChild(awaitRawDataSensor, {
+    workflowId: childId,
+    staticSummary: `Raw data sensor for ${ctx.book.status.runDate}`,
+    args: [
+      {
+        run: refOf(ctx, 'awaitRawData'),
+        options: ctx.options.stages.awaitRawData,
+        startedAtMs: nowMs(),
+        parent: { workflowId: info.workflowId, runId: info.runId },
+      },
+    ],
+  });
+  s.metrics.polls = result.polls;
+  s.metrics.waitedMs = result.waitedMs;
+  for (const l of result.listings) {
+    s.metrics[`${l.entity}.files`] = l.objects.length;
+    s.metrics[`${l.entity}.bytes`] = l.objects.reduce((n, o) => n + o.size, 0);
+  }
+}
+
+async function catalog(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.catalog;
+  const a = activitiesFor(o);
+  const run = refOf(ctx, 'catalog');
+  const crawl = await startUncancellable(() => a.startCrawl.executeWithOptions({ summary: 'start crawl of raw partitions' }, [{ run }]));
+  s.externalIds.crawl = crawl.crawlId;
+  if (crawl.alreadyRunning) s.message = `crawl ${crawl.crawlId} was already running; waiting for it`;
+  const st = await watch(s, o, `crawl ${crawl.crawlId}`, () =>
+    a.getCrawlState.executeWithOptions({ summary: `read crawl ${crawl.crawlId}` }, [{ run, crawlId: crawl.crawlId }]),
+  );
+  mergeMetrics(s, st.metrics);
+  for (const t of st.tables ?? []) {
+    if (t.rowCount !== undefined) s.metrics[`${t.entity}.rows`] = t.rowCount;
+    if (t.files !== undefined) s.metrics[`${t.entity}.files`] = t.files;
+  }
+  if (st.state !== 'SUCCEEDED') throw new StageError(failureText(`crawl ${crawl.crawlId}`, st));
+}
+
+async function validate(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.validate;
+  const a = activitiesFor(o);
+  const run = refOf(ctx, 'validate');
+  const q = await startUncancellable(() =>
+    a.startQuery.executeWithOptions({ summary: 'start quality checks query' }, [{ run, query: 'quality_checks', thresholds: ctx.options.quality }]),
+  );
+  s.externalIds.qualityQuery = q.queryId;
+  const ref = { run, queryId: q.queryId };
+  const st = await watch(
+    s,
+    o,
+    `quality query ${q.queryId}`,
+    () => a.getQueryState.executeWithOptions({ summary: `read query ${q.queryId}` }, [ref]),
+    () => a.stopQuery.executeWithOptions({ summary: `stop query ${q.queryId}` }, [ref]),
+  );
+  mergeMetrics(s, st.metrics);
+  if (st.state !== 'SUCCEEDED') throw new StageError(failureText(`quality query ${q.queryId}`, st));
+  const records = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await a.getQueryResults.executeWithOptions({ summary: `read results of ${q.queryId}` }, [{ ...ref, nextToken }]);
+    records.push(...pageToRecords(page));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  let results;
+  try {
+    results = toQualityResults(records);
+  } catch (err) {
+    throw new StageError(`quality query ${q.queryId} returned an unreadable report: ${(err as Error).message}`);
+  }
+  ctx.book.status.quality = results;
+  s.metrics.checks = results.length;
+  s.metrics.failedChecks = results.filter((r) => !r.passed).length;
+  if (!gatePassed(results)) {
+    const failed = results.filter((r) => !r.passed).map((r) => `${r.entity}.${r.check} ${round(r.value)} < ${r.threshold}`);
+    throw new StageError(`quality gate failed: ${failed.length ? failed.join('; ') : 'no checks were measured'}`, 'quality_failed');
+  }
+}
+
+function round(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(4);
+}
+
+/** Runs a job that may be started again by the workflow when the backend says it was lost. */
+async function withAutoRestart(
+  ctx: StageContext,
+  stage: 'transform' | 'load',
+  s: StageStatus,
+  attempt: () => Promise<JobStatus & { id: string; label: string }>,
+): Promise<JobStatus & { id: string }> {
+  const o = ctx.options.stages[stage];
+  for (let restarts = 0; ; restarts++) {
+    const st = await attempt();
+    if (st.state === 'SUCCEEDED') return st;
+    if (st.state === 'FAILED' && st.retryable && restarts < o.maxAutoRestarts) {
+      ctx.book.restart(stage, `restarted after: ${st.message ?? 'lost'}`);
+      s.metrics.autoRestarts = restarts + 1;
+      continue;
+    }
+    throw new StageError(failureText(st.label, st));
+  }
+}
+
+async function transform(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.transform;
+  const a = activitiesFor(o);
+  const st = await withAutoRestart(ctx, 'transform', s, async () => {
+    const run = refOf(ctx, 'transform');
+    const h = await startUncancellable(() => a.startEtlRun.executeWithOptions({ summary: `start ETL run for ${run.runDate}` }, [{ run }]));
+    s.externalIds.etlRunId = h.etlRunId;
+    const ref = { run, etlRunId: h.etlRunId };
+    const label = `ETL run ${h.etlRunId}`;
+    const result = await watch(
+      s,
+      o,
+      label,
+      () => a.getEtlRunState.executeWithOptions({ summary: `read ETL run ${h.etlRunId}` }, [ref]),
+      () => a.stopEtlRun.executeWithOptions({ summary: `stop ETL run ${h.etlRunId}` }, [ref]),
+    );
+    return { ...result, id: h.etlRunId, label };
+  });
+  mergeMetrics(s, st.metrics);
+  ctx.etlRunId = st.id;
+  ctx.transformMetrics = st.metrics ?? {};
+}
+
+async function runStatements(ctx: StageContext, stage: 'load' | 'verify', s: StageStatus, a: Acts, o: StageOptions) {
+  const run = refOf(ctx, stage);
+  const h = await startUncancellable(() =>
+    a.startWarehouseStatements.executeWithOptions({ summary: `start warehouse ${stage} statements` }, [{ run, operation: stage, etlRunId: ctx.etlRunId }]),
+  );
+  s.externalIds.statementId = h.statementId;
+  const ref = { run, statementId: h.statementId };
+  const label = `warehouse ${stage} statement ${h.statementId}`;
+  const st = await watch(
+    s,
+    o,
+    label,
+    () => a.getStatementState.executeWithOptions({ summary: `read statement ${h.statementId}` }, [ref]),
+    () => a.cancelStatement.executeWithOptions({ summary: `cancel statement ${h.statementId}` }, [ref]),
+  );
+  return { ...st, id: h.statementId, label, ref };
+}
+
+async function load(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.load;
+  const a = activitiesFor(o);
+  const st = await withAutoRestart(ctx, 'load', s, () => runStatements(ctx, 'load', s, a, o));
+  mergeMetrics(s, st.metrics);
+}
+
+async function verify(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.verify;
+  const a = activitiesFor(o);
+  const st = await runStatements(ctx, 'verify', s, a, o);
+  if (st.state !== 'SUCCEEDED') throw new StageError(failureText(st.label, st));
+  const records = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await a.getStatementResult.executeWithOptions({ summary: `read verify result ${st.id}` }, [{ ...st.ref, nextToken }]);
+    records.push(...pageToRecords(page));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const rows = toVerifyRows(records);
+  for (const r of rows) {
+    s.metrics[`${r.entity}.warehouse_rows`] = r.warehouse_rows;
+    s.metrics[`${r.entity}.superseded_rows`] = r.superseded_rows;
+    if (r.revenue !== null) s.metrics[`${r.entity}.revenue`] = r.revenue;
+  }
+  const problems = verifyProblems(rows, ctx.transformMetrics);
+  if (problems.length > 0) throw new StageError(`verify found differences: ${problems.join('; ')}`);
+}
+
+export const STAGE_RUNNERS: Record<Exclude<StageName, 'notify'>, (ctx: StageContext, s: StageStatus) => Promise<void>> = {
+  awaitRawData,
+  catalog,
+  validate,
+  transform,
+  load,
+  verify,
+};
