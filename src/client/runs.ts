@@ -1,0 +1,63 @@
+/** Finds a pipeline run by logical date or workflow id, and starts one. */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { isIsoDate } from '../shared/contract';
+import type { PipelineInput, PipelineStatus } from '../workflows/definitions';
+import { pipelineWorkflowId, SA_RUN_DATE, SA_STAGE, SA_STATUS, SA_TRIGGER, statusQuery, WORKFLOW_TYPE } from '../workflows/definitions';
+import { UserError } from './errors';
+
+export async function findRun(client: Client, target: string): Promise<WorkflowHandle> {
+  if (!isIsoDate(target)) return client.workflow.getHandle(target);
+  const found: { workflowId: string; runId: string; startTime: Date }[] = [];
+  for await (const wf of client.workflow.list({ query: `PipelineRunDate = "${target}"` })) {
+    // Only parents carry the run date; the sensor child runs are not pipeline runs.
+    if (wf.type !== WORKFLOW_TYPE) continue;
+    found.push({ workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime });
+  }
+  if (found.length === 0) throw new UserError(`no pipeline run found for ${target} (searched PipelineRunDate = "${target}")`);
+  found.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  return client.workflow.getHandle(found[0]!.workflowId, found[0]!.runId);
+}
+
+export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandle> {
+  const workflowId = pipelineWorkflowId(input.runDate);
+  try {
+    return await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      staticSummary: `Daily e-commerce pipeline for ${input.runDate} (${input.trigger ?? 'manual'})`,
+      typedSearchAttributes: [
+        { key: SA_RUN_DATE, value: input.runDate },
+        { key: SA_TRIGGER, value: input.trigger ?? 'manual' },
+        { key: SA_STAGE, value: input.startFrom ?? 'awaitRawData' },
+        { key: SA_STATUS, value: 'running' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UserError(`a run for ${input.runDate} is already running (workflow id ${workflowId}); see \`pipeline status ${input.runDate}\``);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The run's status from the `status` query, or, when no worker can answer (for example a run that
+ * finished while every worker is stopped), from the summary the run keeps in its memo.
+ */
+export async function readStatus(handle: WorkflowHandle): Promise<{ status?: PipelineStatus; closed: string; memo?: unknown }> {
+  const desc = await handle.describe();
+  const closed = desc.status.name;
+  try {
+    const status = await Promise.race([
+      handle.query(statusQuery),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no worker answered the status query within 5 s')), 5000).unref()),
+    ]);
+    return { status, closed };
+  } catch {
+    return { closed, memo: desc.memo?.status };
+  }
+}
