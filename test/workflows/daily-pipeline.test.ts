@@ -1,0 +1,289 @@
+/**
+ * dailyPipeline on the real time-skipping test server, with a scripted fake backend: stage order,
+ * operator signals, cancellation, the status query and timer-driven polling.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeepPartial, PipelineInput, PipelineOptions, PipelineStatus } from '../../src/workflows/definitions';
+import { rerunStageSignal, skipStageSignal, statusQuery } from '../../src/workflows/definitions';
+import { FakeBackend } from '../support/fake-backend';
+import type { FakeBackendOptions } from '../support/fake-backend';
+import { createTimeSkippingEnv } from '../support/temporal/time-skipping';
+
+const HISTORY_DIR = path.join(__dirname, '..', 'histories');
+const RECORD = process.env.RECORD_HISTORIES === '1';
+
+const quickRetry = { initialInterval: '10 ms', maximumAttempts: 2 } as const;
+const FAST: DeepPartial<PipelineOptions> = {
+  stages: {
+    awaitRawData: { pollInterval: '5 minutes', timeout: '1 hour', softDeadline: '30 minutes', retry: quickRetry },
+    catalog: { pollInterval: '30 seconds', retry: quickRetry },
+    validate: { pollInterval: '5 seconds', retry: quickRetry },
+    transform: { pollInterval: '30 seconds', retry: quickRetry },
+    load: { pollInterval: '10 seconds', retry: quickRetry },
+    verify: { pollInterval: '5 seconds', retry: quickRetry },
+    notify: { retry: quickRetry },
+  },
+  operatorWait: '2 hours',
+};
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+let queueSeq = 0;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger() });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function quietLogger() {
+  const noop = () => undefined;
+  return { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+}
+
+interface Scenario {
+  backend: FakeBackend;
+  handle: WorkflowHandle;
+}
+
+/** Starts a worker with the fake backend, starts the workflow, and runs `body` while the worker runs. */
+async function scenario(
+  backendOpts: FakeBackendOptions,
+  input: PipelineInput,
+  body: (s: Scenario) => Promise<void>,
+  record?: string,
+): Promise<FakeBackend> {
+  const backend = new FakeBackend(backendOpts);
+  const taskQueue = `wf-test-${++queueSeq}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: backend.activities(),
+  });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('dailyPipeline', {
+      taskQueue,
+      workflowId: `test-${queueSeq}-${input.runDate}`,
+      args: [{ options: FAST, ...input }],
+    });
+    await body({ backend, handle });
+    if (record && RECORD) {
+      fs.mkdirSync(HISTORY_DIR, { recursive: true });
+      fs.writeFileSync(path.join(HISTORY_DIR, `${record}.json`), historyToJSON(await handle.fetchHistory()));
+    }
+  });
+  return backend;
+}
+
+/** Polls the status query (in real time, so the server does not skip ahead) until `pred` holds. */
+async function waitForStatus(handle: WorkflowHandle, pred: (s: PipelineStatus) => boolean, what: string): Promise<PipelineStatus> {
+  const deadline = Date.now() + 60_000;
+  let last: PipelineStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(statusQuery);
+      if (pred(last)) return last;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+}
+
+function stageStates(status: PipelineStatus): Record<string, string> {
+  return Object.fromEntries(status.stages.map((s) => [s.stage, s.state]));
+}
+
+describe('dailyPipeline on the time-skipping server', () => {
+  it('runs every stage in order and sends one success notice (happy path)', async () => {
+    const backend = await scenario(
+      { jobs: { etl: [{ runningReads: 2 }], load: [{ runningReads: 1 }] } },
+      { runDate: '2025-10-27' },
+      async ({ handle }) => {
+        const result = await handle.result();
+        expect(result.state).toBe('succeeded');
+        expect(result.stages.map((s) => s.state)).toEqual(Array(7).fill('succeeded'));
+        const status = await handle.query(statusQuery);
+        expect(status.state).toBe('succeeded');
+        expect(status.stages.find((s) => s.stage === 'transform')!.metrics['orders.loaded']).toBe(40);
+        expect(status.stages.find((s) => s.stage === 'transform')!.externalIds.etlRunId).toMatch(/^etl:/);
+        expect(status.quality?.every((r) => r.passed)).toBe(true);
+        const events = (await handle.fetchHistory()).events?.length ?? 0;
+        expect(events).toBeLessThan(200);
+      },
+      'success',
+    );
+    const order = backend.calls.map((c) => c.name).filter((n, i, all) => n.startsWith('start') && all.indexOf(n) === i);
+    expect(order).toEqual(['startCrawl', 'startQuery', 'startEtlRun', 'startWarehouseStatements']);
+    expect(backend.notices.map((n) => n.kind)).toEqual(['succeeded']);
+    expect(backend.notices[0]!.runDate).toBe('2025-10-27');
+    expect(backend.notices[0]!.stages).toHaveLength(7);
+  });
+
+  it('polls with durable timers: a known delay gives a known number of polls', async () => {
+    let t0 = 0;
+    const backend = await scenario(
+      {
+        // Raw data lands 12 minutes of workflow time after the start; the sensor polls every 5.
+        rawReady: async () => (await env.currentTimeMs()) - t0 >= 12 * 60_000,
+        jobs: { etl: [{ runningReads: 3 }] },
+      },
+      { runDate: '2025-10-28' },
+      async ({ handle }) => {
+        t0 = await env.currentTimeMs();
+        await handle.result();
+        const status = await handle.query(statusQuery);
+        const sensor = status.stages.find((s) => s.stage === 'awaitRawData')!;
+        expect(sensor.metrics.polls).toBe(4); // at 0, 5, 10 and 15 minutes
+        expect(sensor.metrics.waitedMs).toBeGreaterThanOrEqual(15 * 60_000);
+        const transform = status.stages.find((s) => s.stage === 'transform')!;
+        expect(transform.metrics.polls).toBe(4); // three RUNNING reads, 30 s apart, then SUCCEEDED
+        expect(Date.parse(transform.endedAt!) - Date.parse(transform.startedAt!)).toBeGreaterThanOrEqual(90_000);
+      },
+    );
+    expect(backend.count('listRawPartition')).toBe(12);
+    expect(backend.count('getEtlRunState')).toBe(4);
+  });
+
+  it('gives up when raw data never comes: alert, failure notice, then the run fails', async () => {
+    const backend = await scenario({ rawReady: () => false }, { runDate: '2025-10-29' }, async ({ handle }) => {
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause?.message).toMatch(/awaitRawData failed and no operator acted within 2 hours: no raw data for raw\/customers\/2025-10-29\//);
+      const status = await handle.query(statusQuery);
+      expect(status.state).toBe('failed');
+      expect(stageStates(status).awaitRawData).toBe('failed');
+      expect(stageStates(status).catalog).toBe('pending');
+    });
+    expect(backend.notices.map((n) => n.kind)).toEqual(['sensor_late', 'stage_failed', 'failed']);
+    expect(backend.count('startCrawl')).toBe(0);
+  });
+
+  it('waits after a failed stage; rerunStage makes it succeed and the failure is not re-announced', async () => {
+    const backend = await scenario(
+      { jobs: { etl: [{ end: 'FAILED', message: 'out of memory' }, { runningReads: 1 }] } },
+      { runDate: '2025-10-30' },
+      async ({ handle }) => {
+        const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'the run to wait for an operator');
+        expect(stageStates(waiting).transform).toBe('failed');
+        expect(waiting.stages.find((s) => s.stage === 'transform')!.message).toMatch(/out of memory/);
+        expect(waiting.awaitingOperatorUntil).toBeDefined();
+        await handle.signal(rerunStageSignal, 'transform', 'memory raised');
+        const result = await handle.result();
+        expect(result.state).toBe('succeeded');
+        const status = await handle.query(statusQuery);
+        expect(status.stages.find((s) => s.stage === 'transform')!.attempts).toBe(2);
+        expect(status.operatorActions).toMatchObject([{ signal: 'rerunStage', stage: 'transform', reason: 'memory raised' }]);
+      },
+      'failure-rerun-success',
+    );
+    expect(backend.notices.map((n) => n.kind)).toEqual(['stage_failed', 'succeeded']);
+    expect(backend.count('startEtlRun')).toBe(2);
+    // The second attempt is new work with its own idempotency token.
+    const attempts = backend.calls.filter((c) => c.name === 'startEtlRun').map((c) => (c.input as { run: { stageAttempt: number } }).run.stageAttempt);
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  it('skipStage on a waiting failed stage moves on to the next stage', async () => {
+    const backend = await scenario(
+      { verifyRows: { orders: 39 } },
+      { runDate: '2025-10-31' },
+      async ({ handle }) => {
+        const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'verify to fail');
+        expect(waiting.currentStage).toBe('verify');
+        expect(waiting.stages.find((s) => s.stage === 'verify')!.message).toMatch(/orders: 39 rows in the warehouse \+ 0 superseded, but transform produced 40/);
+        await handle.signal(skipStageSignal, 'verify', 'known late-arriving orders');
+        const result = await handle.result();
+        expect(stageStates({ ...(await handle.query(statusQuery)) })).toMatchObject({ verify: 'skipped', notify: 'succeeded' });
+        expect(result.state).toBe('succeeded');
+      },
+      'skip',
+    );
+    expect(backend.notices.map((n) => n.kind)).toEqual(['stage_failed', 'succeeded']);
+  });
+
+  it('a failed quality gate stops before transform and is handled like a failed stage', async () => {
+    const backend = await scenario(
+      { qualityValue: (entity, check) => (entity === 'orders' && check === 'validity' ? 0.9 : check === 'row_count' ? 10 : 1) },
+      { runDate: '2025-11-01' },
+      async ({ handle }) => {
+        const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'the quality gate to fail');
+        expect(waiting.currentStage).toBe('validate');
+        expect(waiting.stages.find((s) => s.stage === 'validate')!.message).toMatch(/orders\.validity 0\.9000 < 0\.97/);
+        expect(waiting.quality?.find((r) => r.entity === 'orders' && r.check === 'validity')?.passed).toBe(false);
+        await handle.signal(skipStageSignal, 'validate', 'accepted by the data owner');
+        await handle.result();
+      },
+    );
+    expect(backend.notices.map((n) => n.kind)).toEqual(['quality_failed', 'succeeded']);
+  });
+
+  it('cancelling during transform stops the ETL run and sends a cancellation notice', async () => {
+    const backend = await scenario(
+      { jobs: { etl: [{ forever: true }] } },
+      { runDate: '2025-11-02', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '1 second', retry: quickRetry } } } },
+      async ({ handle }) => {
+        await waitForStatus(handle, (s) => s.currentStage === 'transform' && s.stages.some((x) => x.stage === 'transform' && (x.metrics.polls ?? 0) >= 1), 'transform to run');
+        await handle.cancel();
+        const err = await handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(WorkflowFailedError);
+        const status = await handle.query(statusQuery);
+        expect(status.state).toBe('cancelled');
+      },
+    );
+    expect(backend.count('stopEtlRun')).toBe(1);
+    expect(backend.notices.map((n) => n.kind)).toEqual(['cancelled']);
+    expect(backend.notices[0]!.text).toMatch(/during transform/);
+  });
+
+  it('the status query reflects each step', async () => {
+    const seen: string[] = [];
+    await scenario(
+      { jobs: { etl: [{ runningReads: 1000 }] } },
+      { runDate: '2025-11-03', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '200 ms', retry: quickRetry } } } },
+      async ({ handle }) => {
+        const running = await waitForStatus(handle, (s) => s.currentStage === 'transform', 'transform');
+        seen.push(...running.stages.filter((s) => s.state === 'succeeded').map((s) => s.stage));
+        expect(running.state).toBe('running');
+        expect(stageStates(running)).toEqual({
+          awaitRawData: 'succeeded',
+          catalog: 'succeeded',
+          validate: 'succeeded',
+          transform: 'running',
+          load: 'pending',
+          verify: 'pending',
+          notify: 'pending',
+        });
+        expect(running.stages.find((s) => s.stage === 'catalog')!.externalIds.crawl).toMatch(/^crawl:/);
+        expect(running.stages.find((s) => s.stage === 'validate')!.externalIds.qualityQuery).toMatch(/^query:/);
+        expect(running.stages.find((s) => s.stage === 'transform')!.startedAt).toBeDefined();
+        // Skipping the running stage stops it and moves on.
+        await handle.signal(skipStageSignal, 'transform', 'reprocessed by hand');
+        await handle.result();
+        const done = await handle.query(statusQuery);
+        expect(stageStates(done)).toMatchObject({ transform: 'skipped', load: 'succeeded', verify: 'succeeded', notify: 'succeeded' });
+        expect(done.operatorActions[0]!.outcome).toMatch(/stopping the running stage/);
+      },
+    );
+    expect(seen).toEqual(['awaitRawData', 'catalog', 'validate']);
+  });
+});
