@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer } from '../src/devtools';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
+import { workflowsEntry } from '../src/worker';
 import { FakeBackend } from '../test/support/fake-backend';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     connection: native,
     namespace: server.namespace,
     taskQueue,
-    workflowsPath: require.resolve('../src/workflows'),
+    workflowsPath: workflowsEntry(),
     activities: new FakeBackend().activities(),
   });
   const walls: number[] = [];

@@ -15,6 +15,15 @@ import { ConfigError } from './config';
 
 export const WORKFLOWS_PATH = path.join(__dirname, 'workflows');
 
+/** The workflows entry point, compiled (dist) or TypeScript (tsx, vitest). */
+export function workflowsEntry(): string {
+  for (const candidate of ['index.js', 'index.ts']) {
+    const file = path.join(WORKFLOWS_PATH, candidate);
+    if (fs.existsSync(file)) return file;
+  }
+  throw new Error(`no workflow entry point in ${WORKFLOWS_PATH}`);
+}
+
 export interface PipelineWorkerOptions {
   config: AppConfig;
   connection: NativeConnection;
@@ -49,7 +58,7 @@ export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise
       connection: opts.connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
+      ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsEntry() }),
       activities,
       shutdownGraceTime: '30 seconds',
       ...opts.overrides,

@@ -2,14 +2,14 @@
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../worker';
+import { workflowsEntry } from '../worker';
 
 export type ReplayVerdict = { ok: true; events: number } | { ok: false; events: number; nondeterministic: boolean; message: string };
 
 export async function replayHistory(history: History, workflowId: string): Promise<ReplayVerdict> {
   const events = history.events?.length ?? 0;
   try {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve(WORKFLOWS_PATH), replayName: 'pipeline-replay' }, history, workflowId);
+    await Worker.runReplayHistory({ workflowsPath: workflowsEntry(), replayName: 'pipeline-replay' }, history, workflowId);
     return { ok: true, events };
   } catch (err) {
     const nondeterministic = err instanceof DeterminismViolationError || (err as Error).name === 'DeterminismViolationError';

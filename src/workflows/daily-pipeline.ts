@@ -98,7 +98,14 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
       });
       control.running = undefined;
       book.end(stage, 'succeeded');
-      i++;
+      // A signal that arrived as the stage was finishing: a rerun still applies, a skip is moot.
+      const late = control.takeInterrupt();
+      if (late?.kind === 'rerun') {
+        book.resetFrom(late.stage);
+        i = STAGES.indexOf(late.stage);
+      } else {
+        i++;
+      }
       continue;
     } catch (err) {
       control.running = undefined;

@@ -24,7 +24,7 @@ const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, 
 let current: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  current = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger });
+  current = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger });
 });
 
 describe('replay of recorded histories', () => {
@@ -41,7 +41,7 @@ describe('replay of recorded histories', () => {
   });
 
   it('raises DeterminismViolationError for a deliberately changed workflow', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./changed-workflow'), logger });
+    const changed = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, 'changed-workflow/index.ts'), logger });
     const err = await Worker.runReplayHistory({ workflowBundle: changed, replayName: 'changed-replay' }, load('success.json'), 'success').then(
       () => undefined,
       (e: unknown) => e,

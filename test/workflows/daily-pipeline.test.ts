@@ -40,7 +40,7 @@ let queueSeq = 0;
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger() });
+  bundle = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger() });
 });
 
 afterAll(async () => {
@@ -75,7 +75,8 @@ async function scenario(
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start('dailyPipeline', {
       taskQueue,
-      workflowId: `test-${queueSeq}-${input.runDate}`,
+      // Recorded runs are named after their file, so replay can use the same workflow id.
+      workflowId: record ?? `test-${queueSeq}-${input.runDate}`,
       args: [{ options: FAST, ...input }],
     });
     await body({ backend, handle });
@@ -237,7 +238,7 @@ describe('dailyPipeline on the time-skipping server', () => {
   it('cancelling during transform stops the ETL run and sends a cancellation notice', async () => {
     const backend = await scenario(
       { jobs: { etl: [{ forever: true }] } },
-      { runDate: '2025-11-02', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '1 second', retry: quickRetry } } } },
+      { runDate: '2025-11-02', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } } },
       async ({ handle }) => {
         await waitForStatus(handle, (s) => s.currentStage === 'transform' && s.stages.some((x) => x.stage === 'transform' && (x.metrics.polls ?? 0) >= 1), 'transform to run');
         await handle.cancel();
@@ -259,9 +260,14 @@ describe('dailyPipeline on the time-skipping server', () => {
     const seen: string[] = [];
     await scenario(
       { jobs: { etl: [{ runningReads: 1000 }] } },
-      { runDate: '2025-11-03', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '200 ms', retry: quickRetry } } } },
+      { runDate: '2025-11-03', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } } },
       async ({ handle }) => {
-        const running = await waitForStatus(handle, (s) => s.currentStage === 'transform', 'transform');
+        // Signal while transform sleeps between reads (the server does not skip time while we only query).
+        const running = await waitForStatus(
+          handle,
+          (s) => s.currentStage === 'transform' && s.stages.some((x) => x.stage === 'transform' && (x.metrics.polls ?? 0) >= 1),
+          'transform to be between two reads',
+        );
         seen.push(...running.stages.filter((s) => s.state === 'succeeded').map((s) => s.stage));
         expect(running.state).toBe('running');
         expect(stageStates(running)).toEqual({

@@ -1,0 +1,147 @@
+/**
+ * `npm run demo`: a whole day on the local backend from a fresh clone. Starts (or reuses) a Temporal
+ * dev server with its Web UI, runs a worker in this process, generates a day of data when the lake
+ * has none, runs the pipeline showing each stage, and ends with a summary and the Web UI link.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type { AppConfig } from '../config';
+import { loadConfig } from '../config';
+import { isServerUp, startDevServer } from '../devtools';
+import type { DevServerHandle } from '../devtools';
+import { ENTITIES, rawPartitionPrefix } from '../shared/contract';
+import type { DeepPartial, PipelineOptions, PipelineStatus } from '../workflows/definitions';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { createPipelineWorker } from '../worker';
+import { connectClient, connectWorkerConnection } from './connection';
+import { UserError } from './errors';
+import { formatDuration, statusTable } from './format';
+import { startRun } from './runs';
+import { watchRun } from './watch';
+import { generateRawData, readWarehouseRows } from './demo-data';
+
+export interface DemoOptions {
+  date?: string;
+  keepRunning?: boolean;
+  port?: number;
+  uiPort?: number;
+}
+
+/** The demo's data is small: poll often so the stages show up as they happen. */
+const DEMO_OPTIONS: DeepPartial<PipelineOptions> = {
+  stages: {
+    awaitRawData: { pollInterval: '2 seconds', timeout: '5 minutes', softDeadline: '1 minute' },
+    catalog: { pollInterval: '250 ms' },
+    validate: { pollInterval: '250 ms' },
+    transform: { pollInterval: '250 ms' },
+    load: { pollInterval: '250 ms' },
+    verify: { pollInterval: '250 ms' },
+  },
+  operatorWait: '1 hour',
+};
+
+function yesterdayUtc(): string {
+  return new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+}
+
+function lakeHasDate(config: AppConfig, date: string): boolean {
+  return ENTITIES.every((e) => {
+    const dir = path.join(config.local.lakeDir, rawPartitionPrefix(e, date));
+    return fs.existsSync(dir) && fs.readdirSync(dir).length > 0;
+  });
+}
+
+function step(text: string): void {
+  console.log(pc.bold(`\n${text}`));
+}
+
+async function ensureServer(config: AppConfig, opts: DemoOptions): Promise<{ address: string; uiUrl: string; server?: DevServerHandle }> {
+  if (await isServerUp(config.temporal.address)) {
+    console.log(`using the Temporal server already at ${config.temporal.address}`);
+    return { address: config.temporal.address, uiUrl: config.temporal.webUiUrl };
+  }
+  console.log('starting the Temporal dev server (the first time, this may build the temporal CLI with Go: a few minutes)...');
+  const server = await startDevServer({
+    port: opts.port ?? 7233,
+    uiPort: opts.uiPort ?? 8233,
+    dbFile: path.resolve(path.dirname(config.local.warehousePath), 'temporal.sqlite'),
+    searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
+  });
+  console.log(`Temporal dev server at ${server.address}, Web UI ${server.uiUrl}`);
+  return { address: server.address, uiUrl: server.uiUrl, server };
+}
+
+function rowsTable(status: PipelineStatus): string {
+  const m = status.stages.find((s) => s.stage === 'transform')?.metrics ?? {};
+  const t = new Table({ head: ['entity', 'read', 'loaded', 'rejected', 'exact duplicates'] });
+  for (const e of ENTITIES) t.push([e, ...['read', 'loaded', 'rejected', 'duplicates'].map((k) => String(m[`${e}.${k}`] ?? '-'))]);
+  return t.toString();
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const base = loadConfig();
+  if (base.backend !== 'local') throw new UserError('the demo runs the local backend; unset PIPELINE_BACKEND or set it to local');
+  const date = opts.date ?? yesterdayUtc();
+
+  step('1. Temporal');
+  const { address, uiUrl, server } = await ensureServer(base, opts);
+  const config: AppConfig = { ...base, temporal: { ...base.temporal, address, webUiUrl: uiUrl } };
+
+  step(`2. Raw data for ${date}`);
+  if (lakeHasDate(config, date)) {
+    console.log(`the lake already has raw/{customers,products,orders}/${date}/ under ${config.local.lakeDir}`);
+  } else {
+    await generateRawData(config, date);
+  }
+
+  step('3. Worker');
+  const connection = await connectWorkerConnection(config.temporal);
+  const pipelineWorker = await createPipelineWorker({ config, connection });
+  const workerDone = pipelineWorker.run();
+  console.log(`worker polling task queue ${config.temporal.taskQueue} (backend local, warehouse ${config.local.warehousePath})`);
+
+  let failed: string | undefined;
+  try {
+    step(`4. Pipeline run for ${date}`);
+    const client = await connectClient(config.temporal);
+    const handle = await startRun(client, config.temporal.taskQueue, { runDate: date, trigger: 'manual', options: DEMO_OPTIONS });
+    const link = `${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`;
+    console.log(`workflow ${handle.workflowId}; follow it in the Web UI: ${link}`);
+    const started = Date.now();
+    const outcome = await watchRun(handle);
+    if (!outcome.ok) failed = outcome.error;
+
+    step('5. Summary');
+    if (outcome.status) {
+      console.log(statusTable(outcome.status));
+      console.log('Rows per entity:');
+      console.log(rowsTable(outcome.status));
+    }
+    await client.connection.close();
+    if (!opts.keepRunning) {
+      // The warehouse file has one writer: close the worker's handle before reading it.
+      pipelineWorker.worker.shutdown();
+      await workerDone;
+    }
+    const agg = await readWarehouseRows(config, 'SELECT * FROM analytics.agg_daily_sales ORDER BY order_date DESC LIMIT 5', opts.keepRunning ? pipelineWorker.activities : undefined);
+    if (agg) {
+      console.log('First rows of analytics.agg_daily_sales:');
+      console.log(agg);
+    }
+    console.log(`\nrun ${failed ? pc.red('did not succeed') : pc.green('succeeded')} in ${formatDuration(Date.now() - started)}; Web UI: ${link}`);
+    console.log(`explore the warehouse: ./bin/pipeline query "SELECT * FROM analytics.fact_orders LIMIT 10"`);
+  } finally {
+    if (opts.keepRunning) {
+      console.log(pc.bold('\nserver and worker keep running; Ctrl-C stops them.'));
+      await workerDone;
+    } else if (pipelineWorker.worker.getState() === 'RUNNING') {
+      pipelineWorker.worker.shutdown();
+      await workerDone;
+    }
+    await connection.close();
+    await server?.stop();
+  }
+  if (failed) throw new UserError(`the demo run did not succeed: ${failed}`);
+}
