@@ -15,6 +15,7 @@ import type { DeepPartial, PipelineInput, PipelineOptions, PipelineStatus } from
 import { rerunStageSignal, skipStageSignal, statusQuery } from '../../src/workflows/definitions';
 import { FakeBackend } from '../support/fake-backend';
 import type { FakeBackendOptions } from '../support/fake-backend';
+import { registerPipelineSearchAttributes } from '../support/search-attributes';
 import { createTimeSkippingEnv } from '../support/temporal/time-skipping';
 
 const HISTORY_DIR = path.join(__dirname, '..', 'histories');
@@ -40,6 +41,7 @@ let queueSeq = 0;
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
+  await registerPipelineSearchAttributes(env);
   bundle = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger() });
 });
 
