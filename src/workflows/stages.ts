@@ -4,7 +4,7 @@
  * started is stopped when the stage is cancelled, interrupted or gives up.
  */
 import { msToNumber } from '@temporalio/common';
-import { CancellationScope, executeChild, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, executeChild, log, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
@@ -36,9 +36,19 @@ export interface StageContext {
 
 type Acts = ReturnType<typeof proxyActivities<PipelineActivities>>;
 
+/**
+ * Starting, stopping and reading results are regular activities (visible in the Web UI with their
+ * summaries). State reads are local activities: short idempotent calls that would otherwise cost a
+ * server round trip each, which is most of a run's overhead when stages finish quickly.
+ */
 function activitiesFor(o: StageOptions): Acts {
-  return proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+  const remote = proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+  const local = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+  // The SDK's proxies resolve names lazily, so route by name rather than copying members.
+  return new Proxy({} as Acts, { get: (_target, name) => (STATE_READS.has(name) ? local : remote)[name as keyof Acts] });
 }
+
+const STATE_READS: ReadonlySet<string | symbol> = new Set(['getCrawlState', 'getQueryState', 'getEtlRunState', 'getStatementState']);
 
 function refOf(ctx: StageContext, stage: StageName): RunRef {
   return { runDate: ctx.book.status.runDate, workflowId: workflowInfo().workflowId, stage, stageAttempt: ctx.book.stage(stage).attempts };
