@@ -1,0 +1,51 @@
+/** Configuration is read once, and a bad value is one line that names the setting. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const CLI = path.join(__dirname, '..', '..', 'bin', 'pipeline');
+
+function error(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('has defaults that run the local backend against a local dev server', () => {
+    const c = loadConfig({});
+    expect(c.backend).toBe('local');
+    expect(c.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'ecommerce-pipeline', tls: undefined });
+    expect(c.local.lakeDir).toBe(path.resolve('data/lake'));
+    expect(c.aws).toBeUndefined();
+  });
+
+  it('names the setting and the value in one line', () => {
+    expect(error({ PIPELINE_BACKEND: 'gcp' })).toBe('PIPELINE_BACKEND: has "gcp"; expected local or aws');
+    expect(error({ TEMPORAL_ADDRESS: 'localhost' })).toMatch(/^TEMPORAL_ADDRESS: has "localhost"; expected host:port/);
+    expect(error({ PIPELINE_DUCKDB_THREADS: 'many' })).toMatch(/^PIPELINE_DUCKDB_THREADS: has "many"/);
+    expect(error({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/x.pem' })).toMatch(/^TEMPORAL_TLS_CLIENT_KEY_PATH: is missing; .*go together/);
+  });
+
+  it('requires the aws settings only for the aws backend, and says which one is missing', () => {
+    expect(error({ PIPELINE_BACKEND: 'aws' })).toMatch(/^AWS_REGION: is missing/);
+    expect(error({ PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1' })).toMatch(/^PIPELINE_S3_BUCKET: is missing/);
+  });
+
+  it('turns on TLS when an API key is given (Temporal Cloud)', () => {
+    const c = loadConfig({ TEMPORAL_API_KEY: 'secret', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
+    expect(c.temporal.tls).toBeDefined();
+    expect(c.temporal.apiKey).toBe('secret');
+  });
+
+  it('the worker command prints one clean line and exits 2 on a bad setting', () => {
+    const r = spawnSync(CLI, ['worker'], { env: { ...process.env, PIPELINE_BACKEND: 'gcp' }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('pipeline: configuration error: PIPELINE_BACKEND: has "gcp"; expected local or aws');
+  });
+});
