@@ -1,5 +1,5 @@
 /** Finds a pipeline run by logical date or workflow id, and starts one. */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { isIsoDate } from '../shared/contract';
 import type { PipelineInput, PipelineStatus } from '../workflows/definitions';
@@ -19,7 +19,7 @@ export async function findRun(client: Client, target: string): Promise<WorkflowH
   return client.workflow.getHandle(found[0]!.workflowId, found[0]!.runId);
 }
 
-export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandle> {
+export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workflowId = pipelineWorkflowId(input.runDate);
   try {
     return await client.workflow.start(WORKFLOW_TYPE, {

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeepPartial, PipelineInput, PipelineOptions, PipelineStatus } from '../../src/workflows/definitions';
+import type { DeepPartial, PipelineInput, PipelineOptions, PipelineResult, PipelineStatus } from '../../src/workflows/definitions';
 import { rerunStageSignal, skipStageSignal, statusQuery } from '../../src/workflows/definitions';
 import { FakeBackend } from '../support/fake-backend';
 import type { FakeBackendOptions } from '../support/fake-backend';
@@ -116,7 +116,7 @@ describe('dailyPipeline on the time-skipping server', () => {
       { jobs: { etl: [{ runningReads: 2 }], load: [{ runningReads: 1 }] } },
       { runDate: '2025-10-27' },
       async ({ handle }) => {
-        const result = await handle.result();
+        const result = (await handle.result()) as PipelineResult;
         expect(result.state).toBe('succeeded');
         expect(result.stages.map((s) => s.state)).toEqual(Array(7).fill('succeeded'));
         const status = await handle.query(statusQuery);

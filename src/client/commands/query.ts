@@ -1,5 +1,130 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { loadConfig } from '../../config';
+import { UserError } from '../errors';
 
-export function registerQueryCommand(_program: Command): void {
-  // Not yet implemented.
+export type QueryCell = string | number | boolean | null;
+
+export interface QueryResult {
+  columns: string[];
+  types: string[];
+  rows: QueryCell[][];
+  /** True when more rows matched than were read (maxRows). */
+  truncated: boolean;
+}
+
+const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Only reads are run: the file is opened read-only, and the statement kind is checked first for a clear message. */
+async function checkReadOnly(connection: DuckDBConnection, sql: string): Promise<void> {
+  const statements = await connection.extractStatements(sql).catch((err: Error) => {
+    throw new UserError(err.message);
+  });
+  if (statements.count === 0) throw new UserError('no SQL statement given');
+  if (statements.count > 1) throw new UserError(`give one statement at a time (got ${statements.count})`);
+  let type: StatementType;
+  try {
+    type = (await statements.prepare(0)).statementType;
+  } catch (err) {
+    // Parse and bind errors: DuckDB's message names the column or table and points at it.
+    throw new UserError((err as Error).message);
+  }
+  if (!READ_ONLY_TYPES.has(type)) {
+    throw new UserError(`pipeline query only reads: this is a ${StatementType[type] ?? type} statement; use SELECT (or WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)`);
+  }
+}
+
+async function openReadOnly(warehousePath: string): Promise<DuckDBInstance> {
+  if (!existsSync(warehousePath)) {
+    throw new UserError(
+      `no warehouse at ${warehousePath} yet. It is created by the load stage of the first local run: ` +
+        '`pipeline generate --date YYYY-MM-DD`, then `pipeline run --date YYYY-MM-DD --wait` with a worker running (or simply `pipeline demo`). ' +
+        'Set PIPELINE_WAREHOUSE_PATH if it lives elsewhere.',
+    );
+  }
+  try {
+    return await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/Could not set lock on file/i.test(message)) {
+      const holder = /PID (\d+)/.exec(message)?.[1];
+      throw new UserError(
+        `the warehouse ${warehousePath} is locked by another process${holder ? ` (PID ${holder})` : ''}, most likely a running local worker. ` +
+          'DuckDB lets one process write a file and nobody else read it meanwhile: stop the worker (or wait for it to finish) and query again.',
+      );
+    }
+    throw new UserError(`cannot open the warehouse ${warehousePath}: ${message}`);
+  }
+}
+
+/** Runs one read-only statement against the local warehouse file. */
+export async function queryWarehouse(warehousePath: string, sql: string, options: { maxRows?: number } = {}): Promise<QueryResult> {
+  const instance = await openReadOnly(warehousePath);
+  try {
+    const connection = await instance.connect();
+    try {
+      await checkReadOnly(connection, sql);
+      const limit = options.maxRows;
+      let reader;
+      try {
+        reader = limit === undefined ? await connection.runAndReadAll(sql) : await connection.runAndReadUntil(sql, limit + 1);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      let rows = reader.getRowsJson() as QueryCell[][];
+      const truncated = limit !== undefined && (rows.length > limit || !reader.done);
+      if (limit !== undefined) rows = rows.slice(0, limit);
+      return { columns: reader.columnNames(), types: reader.columnTypes().map((t) => t.toString()), rows, truncated };
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+function cellText(value: QueryCell): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+
+export function renderTable(result: QueryResult): string {
+  const table = new Table({ head: result.columns, colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')) });
+  for (const row of result.rows) table.push(row.map(cellText));
+  const count = `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.truncated ? ' shown; more matched (raise --max-rows, add LIMIT, or use --json)' : ''}`;
+  return `${table.toString()}\n${count}`;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+export function registerQueryCommand(program: Command): void {
+  program
+    .command('query')
+    .description('run a read-only SQL statement against the local warehouse (DuckDB) and print the rows')
+    .argument('<sql>', 'one SELECT / WITH / FROM / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN statement, e.g. "SELECT * FROM analytics.agg_daily_sales"')
+    .option('--json', 'print the rows as a JSON array of objects (all rows)')
+    .addOption(new Option('--max-rows <n>', 'rows to print as a table').argParser(positiveInt).default(200))
+    .option('--warehouse <file>', 'warehouse file (default: PIPELINE_WAREHOUSE_PATH)')
+    .action(async (sql: string, opts: { json?: boolean; maxRows: number; warehouse?: string }) => {
+      const warehousePath = path.resolve(opts.warehouse ?? loadConfig().local.warehousePath);
+      const result = await queryWarehouse(warehousePath, sql, { maxRows: opts.json ? undefined : opts.maxRows });
+      if (opts.json) {
+        const objects = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
+        console.log(JSON.stringify(objects, null, 2));
+      } else {
+        console.log(renderTable(result));
+      }
+    });
 }
