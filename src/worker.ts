@@ -12,6 +12,7 @@ import { createActivities } from './activities';
 import type { PipelineActivities } from './activities/types';
 import type { AppConfig } from './config';
 import { ConfigError } from './config';
+import { workerInterceptors } from './observability';
 
 export const WORKFLOWS_PATH = path.join(__dirname, 'workflows');
 
@@ -60,6 +61,8 @@ export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise
       taskQueue: config.temporal.taskQueue,
       ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsEntry() }),
       activities,
+      // Log lines from workflows and activities carry the workflow id, run date and stage.
+      interceptors: workerInterceptors({ prebuiltBundle: Boolean(workflowBundle) }),
       shutdownGraceTime: '30 seconds',
       ...opts.overrides,
     });

@@ -2,6 +2,7 @@
 import type { AppConfig } from '../config';
 import { generateLake } from '../generate';
 import { formatGenerateSummary } from './commands/generate';
+import { queryWarehouse, renderTable } from './commands/query';
 
 export async function generateRawData(config: AppConfig, date: string): Promise<void> {
   const started = Date.now();
@@ -10,7 +11,7 @@ export async function generateRawData(config: AppConfig, date: string): Promise<
   console.log(formatGenerateSummary(result, config.local.lakeDir, Date.now() - started));
 }
 
-/** Rows of a read-only query as a printable table, or undefined when the warehouse is not there. */
-export async function readWarehouseRows(_config: AppConfig, _sql: string, _activities?: unknown): Promise<string | undefined> {
-  throw new Error('not implemented');
+/** Rows of a read-only query as a printable table (the warehouse must not be open in this process). */
+export async function readWarehouseRows(config: AppConfig, sql: string): Promise<string> {
+  return renderTable(await queryWarehouse(config.local.warehousePath, sql, { maxRows: 20 }));
 }

@@ -10,6 +10,7 @@ import pc from 'picocolors';
 import type { AppConfig } from '../config';
 import { loadConfig } from '../config';
 import { isServerUp, startDevServer } from '../devtools';
+import { installRuntime } from '../observability';
 import type { DevServerHandle } from '../devtools';
 import { ENTITIES, rawPartitionPrefix } from '../shared/contract';
 import type { DeepPartial, PipelineOptions, PipelineStatus } from '../workflows/definitions';
@@ -20,6 +21,7 @@ import { UserError } from './errors';
 import { formatDuration, statusTable } from './format';
 import { startRun } from './runs';
 import { watchRun } from './watch';
+import type { WatchOutcome } from './watch';
 import { generateRawData, readWarehouseRows } from './demo-data';
 
 export interface DemoOptions {
@@ -73,6 +75,11 @@ async function ensureServer(config: AppConfig, opts: DemoOptions): Promise<{ add
   return { address: server.address, uiUrl: server.uiUrl, server };
 }
 
+async function stopWorker(w: { worker: { getState(): string; shutdown(): void }; done: Promise<void> }): Promise<void> {
+  if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+  await w.done;
+}
+
 function rowsTable(status: PipelineStatus): string {
   const m = status.stages.find((s) => s.stage === 'transform')?.metrics ?? {};
   const t = new Table({ head: ['entity', 'read', 'loaded', 'rejected', 'exact duplicates'] });
@@ -84,6 +91,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const base = loadConfig();
   if (base.backend !== 'local') throw new UserError('the demo runs the local backend; unset PIPELINE_BACKEND or set it to local');
   const date = opts.date ?? yesterdayUtc();
+  // The demo prints its own progress; the worker's JSON log lines only when something goes wrong.
+  installRuntime({ logLevel: process.env.PIPELINE_LOG_LEVEL ? base.logLevel : 'warn', destination: process.stderr });
 
   step('1. Temporal');
   const { address, uiUrl, server } = await ensureServer(base, opts);
@@ -98,8 +107,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   step('3. Worker');
   const connection = await connectWorkerConnection(config.temporal);
-  const pipelineWorker = await createPipelineWorker({ config, connection });
-  const workerDone = pipelineWorker.run();
+  const startWorker = async () => {
+    const w = await createPipelineWorker({ config, connection });
+    return { ...w, done: w.run() };
+  };
+  let pipelineWorker = await startWorker();
   console.log(`worker polling task queue ${config.temporal.taskQueue} (backend local, warehouse ${config.local.warehousePath})`);
 
   let failed: string | undefined;
@@ -110,8 +122,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const link = `${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`;
     console.log(`workflow ${handle.workflowId}; follow it in the Web UI: ${link}`);
     const started = Date.now();
-    const outcome = await watchRun(handle);
+    // Ctrl-C stops the worker (the SDK handles SIGINT/SIGTERM); then stop watching and clean up.
+    const outcome: WatchOutcome = await Promise.race([
+      watchRun(handle),
+      pipelineWorker.done.then((): WatchOutcome => ({ ok: false, error: 'interrupted: the worker stopped before the run ended' })),
+    ]);
     if (!outcome.ok) failed = outcome.error;
+    await client.connection.close();
 
     step('5. Summary');
     if (outcome.status) {
@@ -119,27 +136,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       console.log('Rows per entity:');
       console.log(rowsTable(outcome.status));
     }
-    await client.connection.close();
-    if (!opts.keepRunning) {
-      // The warehouse file has one writer: close the worker's handle before reading it.
-      pipelineWorker.worker.shutdown();
-      await workerDone;
-    }
-    const agg = await readWarehouseRows(config, 'SELECT * FROM analytics.agg_daily_sales ORDER BY order_date DESC LIMIT 5', opts.keepRunning ? pipelineWorker.activities : undefined);
-    if (agg) {
+    // The warehouse file has one writer: the worker lets go of it while the summary reads it.
+    await stopWorker(pipelineWorker);
+    if (fs.existsSync(config.local.warehousePath)) {
       console.log('First rows of analytics.agg_daily_sales:');
-      console.log(agg);
+      console.log(await readWarehouseRows(config, 'SELECT * FROM analytics.agg_daily_sales ORDER BY order_date DESC LIMIT 5'));
     }
     console.log(`\nrun ${failed ? pc.red('did not succeed') : pc.green('succeeded')} in ${formatDuration(Date.now() - started)}; Web UI: ${link}`);
-    console.log(`explore the warehouse: ./bin/pipeline query "SELECT * FROM analytics.fact_orders LIMIT 10"`);
-  } finally {
+    console.log('explore the warehouse: ./bin/pipeline query "SELECT * FROM analytics.fact_orders LIMIT 10"');
     if (opts.keepRunning) {
-      console.log(pc.bold('\nserver and worker keep running; Ctrl-C stops them.'));
-      await workerDone;
-    } else if (pipelineWorker.worker.getState() === 'RUNNING') {
-      pipelineWorker.worker.shutdown();
-      await workerDone;
+      pipelineWorker = await startWorker();
+      console.log(pc.bold('\nserver and worker keep running (Ctrl-C stops them); try: ./bin/pipeline status ' + date));
+      await pipelineWorker.done;
     }
+  } finally {
+    await stopWorker(pipelineWorker);
     await connection.close();
     await server?.stop();
   }

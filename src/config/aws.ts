@@ -10,6 +10,7 @@ const KEYS = [
   'PIPELINE_GLUE_DATABASE',
   'PIPELINE_GLUE_CRAWLER',
   'PIPELINE_GLUE_JOB',
+  'PIPELINE_GLUE_ROLE_ARN',
   'PIPELINE_ATHENA_WORKGROUP',
   'PIPELINE_ATHENA_OUTPUT',
   'PIPELINE_REDSHIFT_CLUSTER_ID',
@@ -18,6 +19,7 @@ const KEYS = [
   'PIPELINE_REDSHIFT_DB_USER',
   'PIPELINE_REDSHIFT_SECRET_ARN',
   'PIPELINE_REDSHIFT_COPY_ROLE_ARN',
+  'PIPELINE_REDSHIFT_SCHEMA',
   'PIPELINE_SNS_TOPIC_ARN',
 ] as const;
 
@@ -30,6 +32,7 @@ const schema = z
     PIPELINE_GLUE_DATABASE: z.string().default('ecommerce_raw'),
     PIPELINE_GLUE_CRAWLER: z.string().default('ecommerce-raw-crawler'),
     PIPELINE_GLUE_JOB: z.string().default('ecommerce-etl-job'),
+    PIPELINE_GLUE_ROLE_ARN: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\//, 'expected an IAM role ARN').optional(),
     PIPELINE_ATHENA_WORKGROUP: z.string().default('primary'),
     PIPELINE_ATHENA_OUTPUT: z.string().regex(/^s3:\/\//, 'expected an s3:// location').optional(),
     PIPELINE_REDSHIFT_CLUSTER_ID: z.string().optional(),
@@ -37,7 +40,8 @@ const schema = z
     PIPELINE_REDSHIFT_DATABASE: z.string().default('dev'),
     PIPELINE_REDSHIFT_DB_USER: z.string().optional(),
     PIPELINE_REDSHIFT_SECRET_ARN: z.string().optional(),
-    PIPELINE_REDSHIFT_COPY_ROLE_ARN: z.string().optional(),
+    PIPELINE_REDSHIFT_COPY_ROLE_ARN: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN').optional(),
+    PIPELINE_REDSHIFT_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'expected a lower-case SQL identifier').default('analytics'),
     PIPELINE_SNS_TOPIC_ARN: z.string().regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN').optional(),
   })
   .refine((c) => Boolean(c.PIPELINE_REDSHIFT_CLUSTER_ID) !== Boolean(c.PIPELINE_REDSHIFT_WORKGROUP), {
@@ -53,6 +57,8 @@ export interface AwsConfig {
   glueDatabase: string;
   glueCrawler: string;
   glueJob: string;
+  /** Role the Glue crawler and job run as; only `pipeline aws setup` needs it. */
+  glueRoleArn?: string;
   athenaWorkgroup: string;
   athenaOutput: string;
   redshift: {
@@ -62,6 +68,7 @@ export interface AwsConfig {
     dbUser?: string;
     secretArn?: string;
     copyRoleArn?: string;
+    schema: string;
   };
   snsTopicArn?: string;
 }
@@ -77,6 +84,7 @@ export function loadAwsConfig(env: Env): AwsConfig {
     glueDatabase: c.PIPELINE_GLUE_DATABASE,
     glueCrawler: c.PIPELINE_GLUE_CRAWLER,
     glueJob: c.PIPELINE_GLUE_JOB,
+    glueRoleArn: c.PIPELINE_GLUE_ROLE_ARN,
     athenaWorkgroup: c.PIPELINE_ATHENA_WORKGROUP,
     athenaOutput: c.PIPELINE_ATHENA_OUTPUT ?? `s3://${c.PIPELINE_S3_BUCKET}/${prefix}athena-results/`,
     redshift: {
@@ -86,6 +94,7 @@ export function loadAwsConfig(env: Env): AwsConfig {
       dbUser: c.PIPELINE_REDSHIFT_DB_USER,
       secretArn: c.PIPELINE_REDSHIFT_SECRET_ARN,
       copyRoleArn: c.PIPELINE_REDSHIFT_COPY_ROLE_ARN,
+      schema: c.PIPELINE_REDSHIFT_SCHEMA,
     },
     snsTopicArn: c.PIPELINE_SNS_TOPIC_ARN,
   };

@@ -56,7 +56,7 @@ export function formatGenerateSummary(result: GenerateResult, lakeDir: string, e
   const injected = result.plan.days.filter((d) => written.has(d.date)).map((d) => d.injections);
   const sum = (entity: (typeof ENTITIES)[number], kind: Injection) => injected.reduce((s, inj) => s + (inj[entity][kind] ?? 0), 0);
   if (injected.some((inj) => ENTITIES.some((e) => Object.keys(inj[e]).length > 0))) {
-    const table = new Table({ head: ['injected', ...ENTITIES, 'total'] });
+    const table = new Table({ head: ['injected', ...ENTITIES, 'total'], style: process.stdout.isTTY ? {} : { head: [], border: [] } });
     for (const kind of kinds) {
       const counts = ENTITIES.map((e) => sum(e, kind));
       table.push([kind, ...counts.map((c) => (c ? n(c) : '-')), n(counts.reduce((a, b) => a + b, 0))]);

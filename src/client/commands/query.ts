@@ -18,6 +18,21 @@ export interface QueryResult {
   truncated: boolean;
 }
 
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+
+/**
+ * DuckDB's JSON form gives 64-bit integers and decimals as text so no digit is lost; a value that
+ * survives the trip through a JS number becomes a number, which is what JSON readers expect.
+ */
+export function asNumberWhenExact(value: QueryCell, type: string): QueryCell {
+  if (typeof value !== 'string' || !NUMERIC.test(type)) return value;
+  const n = Number(value);
+  if (!Number.isFinite(n)) return value;
+  const scale = /^DECIMAL\(\d+,(\d+)\)$/.exec(type)?.[1];
+  const back = scale === undefined ? String(n) : n.toFixed(Number(scale));
+  return back === value ? n : value;
+}
+
 const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
 
 /** Only reads are run: the file is opened read-only, and the statement kind is checked first for a clear message. */
@@ -35,7 +50,7 @@ async function checkReadOnly(connection: DuckDBConnection, sql: string): Promise
     throw new UserError((err as Error).message);
   }
   if (!READ_ONLY_TYPES.has(type)) {
-    throw new UserError(`pipeline query only reads: this is a ${StatementType[type] ?? type} statement; use SELECT (or WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)`);
+    throw new UserError(`pipeline query only reads, and this statement is ${StatementType[type] ?? type}; use SELECT (or WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)`);
   }
 }
 
@@ -76,10 +91,12 @@ export async function queryWarehouse(warehousePath: string, sql: string, options
       } catch (err) {
         throw new UserError((err as Error).message);
       }
+      const types = reader.columnTypes().map((t) => t.toString());
+      // DuckDB's JSON form: 64-bit integers and decimals as text, every digit kept (DECIMAL(12,2) 5.10 stays "5.10").
       let rows = reader.getRowsJson() as QueryCell[][];
       const truncated = limit !== undefined && (rows.length > limit || !reader.done);
       if (limit !== undefined) rows = rows.slice(0, limit);
-      return { columns: reader.columnNames(), types: reader.columnTypes().map((t) => t.toString()), rows, truncated };
+      return { columns: reader.columnNames(), types, rows, truncated };
     } finally {
       connection.closeSync();
     }
@@ -94,10 +111,16 @@ function cellText(value: QueryCell): string {
   return String(value);
 }
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+/** No rule between rows: long results stay readable. */
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+/** Colours only on a terminal: piped output stays plain text. */
+function plainUnlessTty(): { head?: string[]; border?: string[] } {
+  return process.stdout.isTTY ? {} : { head: [], border: [] };
+}
 
 export function renderTable(result: QueryResult): string {
-  const table = new Table({ head: result.columns, colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')) });
+  const table = new Table({ head: result.columns, style: plainUnlessTty(), chars: COMPACT, colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')) });
   for (const row of result.rows) table.push(row.map(cellText));
   const count = `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.truncated ? ' shown; more matched (raise --max-rows, add LIMIT, or use --json)' : ''}`;
   return `${table.toString()}\n${count}`;
@@ -121,7 +144,7 @@ export function registerQueryCommand(program: Command): void {
       const warehousePath = path.resolve(opts.warehouse ?? loadConfig().local.warehousePath);
       const result = await queryWarehouse(warehousePath, sql, { maxRows: opts.json ? undefined : opts.maxRows });
       if (opts.json) {
-        const objects = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
+        const objects = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, asNumberWhenExact(row[i], result.types[i])])));
         console.log(JSON.stringify(objects, null, 2));
       } else {
         console.log(renderTable(result));

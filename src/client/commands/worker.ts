@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config';
+import { installRuntime } from '../../observability';
 import { createPipelineWorker } from '../../worker';
 import { connectWorkerConnection } from '../connection';
 
@@ -9,6 +10,8 @@ export function registerWorkerCommand(program: Command): void {
     .description('run a worker for the configured backend (Ctrl-C drains and stops it)')
     .action(async () => {
       const config = loadConfig();
+      const { metricsUrl } = installRuntime({ logLevel: config.logLevel, metricsAddress: config.metricsAddress });
+      if (metricsUrl) console.log(`metrics: ${metricsUrl}`);
       const connection = await connectWorkerConnection(config.temporal);
       try {
         const { worker, run } = await createPipelineWorker({ config, connection });

@@ -1,0 +1,15 @@
+/** Where things live in the bucket: one definition shared by the activities and `pipeline aws setup`. */
+import type { AwsConfig } from '../../config';
+
+export const lakePaths = (config: AwsConfig) => ({
+  /** Root holding raw/{entity}/{date}/, as the Glue job's --raw_path. */
+  rootUri: `s3://${config.bucket}/${config.prefix}`.replace(/\/$/, ''),
+  rawKey: `${config.prefix}raw/`,
+  rawUri: `s3://${config.bucket}/${config.prefix}raw/`,
+  /** No trailing slash: the Glue job and sql/redshift/load.sql append /gold/..., /_metrics/... */
+  processedUri: `s3://${config.bucket}/${config.prefix}processed`,
+  processedKey: `${config.prefix}processed/`,
+  metricsKey: (runDate: string) => `${config.prefix}processed/_metrics/batch_date=${runDate}/metrics.json`,
+  scriptKey: `${config.prefix}scripts/ecommerce_etl_job.py`,
+  athenaResultsKey: `${config.prefix}athena-results/`,
+});

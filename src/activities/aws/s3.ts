@@ -1,0 +1,64 @@
+/** S3: the raw-partition sensor and the metrics file the Glue job leaves behind. */
+import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { AwsConfig } from '../../config';
+import { RAW_FILE_SUFFIXES, rawPartitionPrefix } from '../../shared/contract';
+import { invalidData } from '../errors';
+import type { ListRawPartitionInput, RawObject, RawPartitionListing } from '../types';
+import { awsCall } from './aws-errors';
+import { lakePaths } from './lake-paths';
+
+const isSupported = (key: string) => RAW_FILE_SUFFIXES.some((s) => key.toLowerCase().endsWith(s));
+
+export async function listRawPartition(s3: S3Client, config: AwsConfig, input: ListRawPartitionInput): Promise<RawPartitionListing> {
+  const prefix = rawPartitionPrefix(input.entity, input.run.runDate);
+  const fullPrefix = `${config.prefix}${prefix}`;
+  const objects: RawObject[] = [];
+  const ignored: string[] = [];
+  await awsCall(`S3 bucket ${config.bucket} (s3://${config.bucket}/${fullPrefix})`, 'ListObjectsV2', async () => {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: config.bucket, Prefix: fullPrefix })) {
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue; // folder markers
+        const key = o.Key.slice(config.prefix.length);
+        if (isSupported(key)) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() });
+        else ignored.push(key);
+      }
+    }
+  });
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  ignored.sort();
+  return { entity: input.entity, prefix, objects, ignored };
+}
+
+/**
+ * Reads `processed/_metrics/batch_date=D/metrics.json`, written by the Glue job when it succeeds.
+ * Returns undefined when the job left no file (an older job version); a malformed file is bad data.
+ */
+export async function readEtlMetrics(s3: S3Client, config: AwsConfig, runDate: string): Promise<Record<string, number> | undefined> {
+  const key = lakePaths(config).metricsKey(runDate);
+  const where = `s3://${config.bucket}/${key}`;
+  let body: string;
+  try {
+    body = await awsCall(`S3 object ${where}`, 'GetObject', async () => {
+      const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      return (await out.Body?.transformToString('utf-8')) ?? '';
+    });
+  } catch (err) {
+    if (/NoSuchKey/.test(String((err as Error).message))) return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw invalidData(`${where} is not JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidData(`${where} must hold a JSON object of metric name to number`);
+  const metrics: Record<string, number> = {};
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidData(`${where}: metric ${name} is not a number (${JSON.stringify(value)})`);
+    metrics[name] = value;
+  }
+  return metrics;
+}
+
