@@ -1,11 +1,245 @@
+/**
+ * The `local` backend: a lake folder and one DuckDB warehouse file play crawler, query engine, ETL
+ * engine and warehouse. Long stages run as background jobs (see jobs.ts) that the workflow starts
+ * with one activity and polls with another, exactly as it does Glue, Athena and Redshift.
+ */
+import { asyncLocalStorage } from '@temporalio/activity';
 import type { LocalConfig } from '../../config';
-import type { PipelineActivities } from '../types';
+import { createLocalNotifier } from '../notify/local';
+import type {
+  CrawlHandle,
+  CrawlStateInput,
+  CrawlStatus,
+  EtlRunHandle,
+  EtlRunRef,
+  EtlRunStatus,
+  JobStatus,
+  ListRawPartitionInput,
+  Notice,
+  PipelineActivities,
+  PublishResult,
+  QueryHandle,
+  QueryRef,
+  QueryResultsInput,
+  RawPartitionListing,
+  ResultPage,
+  StartCrawlInput,
+  StartEtlRunInput,
+  StartQueryInput,
+  StatementHandle,
+  StatementRef,
+  StatementStatus,
+  WarehouseStatementsInput,
+} from '../types';
+import { badConfig, missingResource } from '../errors';
+import type { CatalogedTable } from '../types';
+import { checkRunDate, LocalEngine } from './engine';
+import type { JobContext, JobRecord } from './jobs';
+import { JobStore } from './jobs';
+import { qualityPage } from './quality';
+
+export { LocalEngine } from './engine';
+export { JobStore } from './jobs';
+export type { JobRecord } from './jobs';
+export { VOLATILE_COLUMNS, WAREHOUSE_TABLES } from './schema';
 
 export interface LocalActivities extends PipelineActivities {
   /** Waits for background jobs to settle and closes the warehouse. */
   close(): Promise<void>;
+  /** The engine underneath, for tools and tests that time or inspect stages one by one. */
+  readonly engine: LocalEngine;
 }
 
-export function createLocalActivities(_config: LocalConfig, _options: { webUiUrl: string }): LocalActivities {
-  throw new Error('not implemented');
+export interface LocalActivitiesOptions {
+  webUiUrl: string;
+  /** A RUNNING job whose owner has not heartbeaten for this long reads FAILED (retryable). */
+  staleAfterMs?: number;
+  /** How often a running job's file is refreshed. */
+  heartbeatMs?: number;
+  /** Tests only: make the load's merge throw after this many statements. */
+  failLoadAfterStatements?: number;
+}
+
+const PAGE_SIZE = 1000;
+
+/** Temporal heartbeat when called inside an activity; a no-op when tests call the methods directly. */
+function heartbeatIfInActivity(details: unknown): void {
+  const ctx = asyncLocalStorage.getStore();
+  // State reads run as local activities, which the server does not track: nothing to heartbeat to.
+  if (ctx && !ctx.info.isLocal) ctx.heartbeat(details);
+}
+
+function status(record: JobRecord): JobStatus {
+  const out: JobStatus = { state: record.state, metrics: record.metrics };
+  if (record.message) out.message = record.message;
+  if (record.retryable) out.retryable = true;
+  return out;
+}
+
+function page(result: ResultPage, nextToken: string | undefined): ResultPage {
+  const offset = nextToken ? Number(nextToken) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw badConfig(`result token ${JSON.stringify(nextToken)} is not one this backend issued`);
+  const rows = result.rows.slice(offset, offset + PAGE_SIZE);
+  const next = offset + PAGE_SIZE < result.rows.length ? String(offset + PAGE_SIZE) : undefined;
+  return next ? { columns: result.columns, rows, nextToken: next } : { columns: result.columns, rows };
+}
+
+function hooksOf(ctx: JobContext) {
+  return { progress: (f: number) => ctx.progress(f), checkCancelled: () => ctx.checkCancelled(), onActive: () => ctx.markActive() };
+}
+
+interface StatementResult {
+  operation: 'load' | 'verify';
+  rowsAffected?: number;
+  page?: ResultPage;
+}
+
+export function createLocalActivities(config: LocalConfig, options: LocalActivitiesOptions): LocalActivities {
+  const engine = new LocalEngine(config);
+  const jobs = new JobStore({
+    dir: `${config.warehousePath}.jobs`,
+    staleAfterMs: options.staleAfterMs ?? 60_000,
+    heartbeatMs: options.heartbeatMs ?? 2_000,
+    interrupt: () => void engine.interrupt(),
+  });
+  let notifier: ReturnType<typeof createLocalNotifier> | undefined;
+
+  const requireFinished = <R>(id: string, what: string): JobRecord<R> => {
+    const record = jobs.require<R>(id, what);
+    if (record.state !== 'SUCCEEDED') throw missingResource(`${what} ${id} has no results: it is ${record.state}${record.message ? ` (${record.message})` : ''}`);
+    return record;
+  };
+
+  return {
+    engine,
+
+    async listRawPartition({ run, entity }: ListRawPartitionInput): Promise<RawPartitionListing> {
+      checkRunDate(run.runDate);
+      return engine.lake.listing(entity, run.runDate);
+    },
+
+    async startCrawl({ run }: StartCrawlInput): Promise<CrawlHandle> {
+      const id = JobStore.idFor('crawl', run);
+      const existing = jobs.get(id);
+      if (existing) return { crawlId: id, alreadyRunning: existing.state === 'RUNNING' };
+      // Headers are checked now, so a bad file fails this activity at once, naming file and columns.
+      const plans = await engine.planCatalog(run.runDate);
+      const { existed, record } = jobs.start<{ tables: CatalogedTable[] }>(id, 'crawl', run, `catalog ${id}`, async (ctx) => {
+        const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx));
+        const metrics: Record<string, number> = {};
+        for (const t of tables) {
+          metrics[`${t.entity}.rows`] = t.rowCount ?? 0;
+          metrics[`${t.entity}.files`] = t.files ?? 0;
+        }
+        const skipped = plans.flatMap((p) => p.skippedSheets);
+        return { metrics, result: { tables }, message: skipped.length ? `sheets without any contract column were skipped: ${skipped.join(', ')}` : undefined };
+      });
+      return { crawlId: id, alreadyRunning: existed && record.state === 'RUNNING' };
+    },
+
+    async getCrawlState({ crawlId }: CrawlStateInput): Promise<CrawlStatus> {
+      const record = jobs.require<{ tables: CatalogedTable[] }>(crawlId, 'local catalog run');
+      heartbeatIfInActivity(record.metrics.progress);
+      const out: CrawlStatus = status(record);
+      if (record.result) out.tables = record.result.tables;
+      return out;
+    },
+
+    async startQuery({ run, query, thresholds }: StartQueryInput): Promise<QueryHandle> {
+      if (query !== 'quality_checks') throw badConfig(`the local backend has no query named ${JSON.stringify(query)}`);
+      checkRunDate(run.runDate);
+      const id = JobStore.idFor('query', run, 'quality');
+      jobs.start<ResultPage>(id, 'query', run, `quality query ${id}`, async (ctx) => {
+        const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx));
+        const failed = results.filter((r) => !r.passed).length;
+        return { result: qualityPage(results), metrics: { checks: results.length, failedChecks: failed } };
+      });
+      return { queryId: id };
+    },
+
+    async getQueryState({ queryId }: QueryRef): Promise<JobStatus> {
+      const record = jobs.require(queryId, 'local query');
+      heartbeatIfInActivity(record.metrics.progress);
+      return status(record);
+    },
+
+    async getQueryResults({ queryId, nextToken }: QueryResultsInput): Promise<ResultPage> {
+      const record = requireFinished<ResultPage>(queryId, 'local query');
+      return page(record.result!, nextToken);
+    },
+
+    async stopQuery({ queryId }: QueryRef): Promise<void> {
+      jobs.cancel(queryId);
+    },
+
+    async startEtlRun({ run }: StartEtlRunInput): Promise<EtlRunHandle> {
+      checkRunDate(run.runDate);
+      const id = JobStore.idFor('etl', run);
+      jobs.start(id, 'etl', run, `local ETL run ${id}`, async (ctx) => {
+        const started = Date.now();
+        const out = await engine.transform(run.runDate, id, hooksOf(ctx));
+        return { metrics: { ...out.metrics, durationMs: Date.now() - started }, result: { folders: out.folders } };
+      });
+      heartbeatIfInActivity(id);
+      return { etlRunId: id };
+    },
+
+    async getEtlRunState({ etlRunId }: EtlRunRef): Promise<EtlRunStatus> {
+      const record = jobs.require(etlRunId, 'local ETL run');
+      heartbeatIfInActivity(record.metrics.progress);
+      return status(record);
+    },
+
+    async stopEtlRun({ etlRunId }: EtlRunRef): Promise<void> {
+      jobs.cancel(etlRunId);
+    },
+
+    async startWarehouseStatements({ run, operation, etlRunId }: WarehouseStatementsInput): Promise<StatementHandle> {
+      if (operation !== 'load' && operation !== 'verify') throw badConfig(`the local warehouse has no operation named ${JSON.stringify(operation)}`);
+      checkRunDate(run.runDate);
+      const id = JobStore.idFor('statement', run, operation);
+      jobs.start<StatementResult>(id, 'statement', run, `warehouse ${operation} ${id}`, async (ctx) => {
+        if (operation === 'verify') {
+          const result = await engine.verify(run.runDate, hooksOf(ctx));
+          return { result: { operation, page: result } };
+        }
+        const loaded = await engine.load(
+          { runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId },
+          { ...hooksOf(ctx), failAfterStatements: options.failLoadAfterStatements },
+        );
+        return { metrics: loaded.metrics, result: { operation, rowsAffected: loaded.rowsAffected } };
+      });
+      return { statementId: id };
+    },
+
+    async getStatementState({ statementId }: StatementRef): Promise<StatementStatus> {
+      const record = jobs.require<StatementResult>(statementId, 'local warehouse statement');
+      heartbeatIfInActivity(record.metrics.progress);
+      const out: StatementStatus = status(record);
+      if (record.result?.rowsAffected !== undefined) out.rowsAffected = record.result.rowsAffected;
+      out.hasResultSet = record.result?.operation === 'verify' || /-verify-/.test(statementId);
+      return out;
+    },
+
+    async getStatementResult({ statementId, nextToken }: StatementRef & { nextToken?: string }): Promise<ResultPage> {
+      const record = requireFinished<StatementResult>(statementId, 'local warehouse statement');
+      if (!record.result?.page) throw missingResource(`local warehouse statement ${statementId} (${record.result?.operation ?? 'unknown'}) has no result set`);
+      return page(record.result.page, nextToken);
+    },
+
+    async cancelStatement({ statementId }: StatementRef): Promise<void> {
+      jobs.cancel(statementId);
+    },
+
+    async publishNotification(notice: Notice): Promise<PublishResult> {
+      notifier ??= createLocalNotifier(config, { webUiUrl: options.webUiUrl });
+      return notifier.publishNotification(notice);
+    },
+
+    async close(): Promise<void> {
+      await jobs.settle();
+      jobs.close();
+      await engine.close();
+    },
+  };
 }

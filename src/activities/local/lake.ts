@@ -1,0 +1,140 @@
+/**
+ * The lake folder: where raw partitions are read and where bronze, silver, gold and rejects Parquet
+ * is written, one `batch_date=D` folder per table and batch. Raw files are only ever read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Entity } from '../../shared/contract';
+import { RAW_FILE_SUFFIXES, rawPartitionPrefix } from '../../shared/contract';
+import type { RawObject, RawPartitionListing } from '../types';
+import { badConfig } from '../errors';
+
+export type Layer = 'bronze' | 'silver' | 'gold' | 'rejects';
+
+export interface RawFile {
+  key: string; // lake-relative, forward slashes
+  name: string; // file name inside the partition
+  absPath: string;
+  size: number;
+  kind: 'csv' | 'xlsx';
+  lastModified: string;
+}
+
+export class Lake {
+  constructor(readonly root: string) {}
+
+  /** The lake folder must exist; a missing folder is a configuration mistake, not an empty lake. */
+  assertExists(): void {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.root);
+    } catch {
+      throw badConfig(`PIPELINE_LAKE_DIR: lake folder ${this.root} does not exist`);
+    }
+    if (!stat.isDirectory()) throw badConfig(`PIPELINE_LAKE_DIR: ${this.root} is not a folder`);
+  }
+
+  partitionDir(entity: Entity, runDate: string): string {
+    return path.join(this.root, 'raw', entity, runDate);
+  }
+
+  /** Supported raw files in name order (the order that decides duplicate_key), plus ignored names. */
+  listRaw(entity: Entity, runDate: string): { files: RawFile[]; ignored: string[] } {
+    this.assertExists();
+    const prefix = rawPartitionPrefix(entity, runDate);
+    const dir = this.partitionDir(entity, runDate);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      // The sensor keeps waiting on a partition that has not arrived yet.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], ignored: [] };
+      throw err;
+    }
+    const files: RawFile[] = [];
+    const ignored: string[] = [];
+    for (const e of [...entries].sort((a, b) => compareNames(a.name, b.name))) {
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      const key = prefix + e.name;
+      const lower = e.name.toLowerCase();
+      const supported = !e.name.startsWith('.') && RAW_FILE_SUFFIXES.some((s) => lower.endsWith(s));
+      if (!supported) {
+        ignored.push(key);
+        continue;
+      }
+      const absPath = path.join(dir, e.name);
+      const stat = fs.statSync(absPath);
+      if (!stat.isFile()) {
+        ignored.push(key);
+        continue;
+      }
+      files.push({ key, name: e.name, absPath, size: stat.size, kind: lower.endsWith('.xlsx') ? 'xlsx' : 'csv', lastModified: stat.mtime.toISOString() });
+    }
+    return { files, ignored };
+  }
+
+  listing(entity: Entity, runDate: string): RawPartitionListing {
+    const { files, ignored } = this.listRaw(entity, runDate);
+    const objects: RawObject[] = files.map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));
+    return { entity, prefix: rawPartitionPrefix(entity, runDate), objects, ignored };
+  }
+
+  tableDir(layer: Layer, table: string, runDate: string): string {
+    return path.join(this.root, 'processed', layer, table, `batch_date=${runDate}`);
+  }
+
+  /** Batch folders of a table, oldest first, as [date, folder]. */
+  batches(layer: Layer, table: string): [string, string][] {
+    const dir = path.join(this.root, 'processed', layer, table);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => /^batch_date=(\d{4}-\d{2}-\d{2})$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], path.join(dir, m[0])] as [string, string])
+      .sort((a, b) => a[0].localeCompare(b[0]));
+  }
+
+  /** Parquet files of one batch folder (empty when the folder does not exist). */
+  parquetFiles(dir: string): string[] {
+    try {
+      return fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith('.parquet'))
+        .sort()
+        .map((n) => path.join(dir, n));
+    } catch {
+      return [];
+    }
+  }
+
+  /** A fresh folder to write a job's output into before it replaces the published folders. */
+  stagingDir(jobId: string): string {
+    const dir = path.join(this.root, 'processed', '_staging', jobId);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /**
+   * Replaces a batch folder with a staged one. Each folder swaps by rename, so a reader sees the old
+   * batch or the new one, never half of each.
+   */
+  publish(staged: string, target: string): void {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const old = `${target}.old-${process.pid}-${Date.now()}`;
+    const hadOld = fs.existsSync(target);
+    if (hadOld) fs.renameSync(target, old);
+    fs.renameSync(staged, target);
+    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
+  }
+}
+
+/** Plain code-point order, so every backend agrees on "name order" regardless of locale. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

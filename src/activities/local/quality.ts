@@ -1,0 +1,126 @@
+/**
+ * The quality gate's measurements as SQL over a batch's bronze rows. Every ratio counts all of the
+ * entity's bronze rows in its denominator, so a batch of garbage cannot pass by having few
+ * measurable rows:
+ * - completeness: rows whose required fields are all present (non-blank);
+ * - validity: rows that pass checks 1-4 of the reject rules (key, dates, numbers, ranges);
+ * - key_uniqueness: 1 - (distinct valid records sharing a key with another, beyond the first);
+ *   exact copies are one record, as in the transform (compared by a hash of their raw values);
+ * - referential_consistency (orders): rows whose customer and product exist in this batch's valid
+ *   rows or in an earlier batch's dimension.
+ */
+import type { Entity } from '../../shared/contract';
+import { ENTITIES } from '../../shared/contract';
+import type { QualityMeasurement, QualityResult, QualityThresholds } from '../../shared/quality';
+import { judge } from '../../shared/quality';
+import type { ResultPage } from '../types';
+import type { Lake } from './lake';
+import type { Sql } from './warehouse';
+import { listLit } from './warehouse';
+import { keyColumn, present, rawHash, reasonExpr, requiredColumns, typedColumns } from './rules';
+import { knownKeysSql } from './references';
+
+export const QUALITY_COLUMNS: ResultPage['columns'] = [
+  { name: 'entity', type: 'varchar' },
+  { name: 'check', type: 'varchar' },
+  { name: 'value', type: 'double' },
+  { name: 'threshold', type: 'double' },
+  { name: 'passed', type: 'boolean' },
+];
+
+export function bronzeFiles(lake: Lake, entity: Entity, runDate: string): string[] {
+  return lake.parquetFiles(lake.tableDir('bronze', entity, runDate));
+}
+
+/** Bronze rows with their reason (checks 1-4), typed key, completeness and raw-value hash. */
+export function checkedBronze(entity: Entity, files: string[]): string {
+  const complete = requiredColumns(entity).map(present).join(' AND ');
+  return `(SELECT *, ${reasonExpr(entity)} AS reason, ${keyColumn(entity)} AS k, (${complete}) AS complete, ${rawHash(entity)} AS h
+           FROM (SELECT *, ${typedColumns(entity)} FROM ${bronzeRelation(files)}))`;
+}
+
+export function bronzeRelation(files: string[]): string {
+  return `read_parquet(${listLit(files)}, union_by_name=true)`;
+}
+
+/** Materialises the narrow per-row facts the measurements need as temp table q_<entity>. */
+async function checkRows(db: Sql, entity: Entity, files: string[]): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE q_${entity} AS SELECT reason IS NULL AS valid, complete, k, h FROM ${checkedBronze(entity, files)}`);
+}
+
+async function measureEntity(db: Sql, lake: Lake, entity: Entity, runDate: string, files: string[]): Promise<QualityMeasurement[]> {
+  const q = `q_${entity}`;
+  const base = await db.one(`
+    SELECT count(*) AS n,
+           count(*) FILTER (WHERE complete) AS complete_rows,
+           count(*) FILTER (WHERE valid) AS valid_rows,
+           (SELECT coalesce(sum(d - 1), 0) FROM (
+              SELECT count(DISTINCT h) AS d FROM ${q} WHERE valid GROUP BY k HAVING count(*) > 1)) AS conflicts
+    FROM ${q}`);
+  const n = Number(base.n);
+  const share = (x: number) => (n === 0 ? 0 : x / n);
+  const out: QualityMeasurement[] = [
+    { entity, check: 'row_count', value: n },
+    { entity, check: 'completeness', value: share(Number(base.complete_rows)) },
+    { entity, check: 'validity', value: share(Number(base.valid_rows)) },
+    { entity, check: 'key_uniqueness', value: n === 0 ? 0 : 1 - Number(base.conflicts) / n },
+  ];
+  if (entity === 'orders') {
+    const ref = await db.one(`
+      WITH kc AS (SELECT k FROM q_customers WHERE valid UNION ${knownKeysSql(lake, 'customers', runDate)}),
+           kp AS (SELECT k FROM q_products WHERE valid UNION ${knownKeysSql(lake, 'products', runDate)})
+      SELECT count(*) AS consistent
+      FROM (SELECT TRY_CAST(customer_id AS BIGINT) AS c, TRY_CAST(product_id AS BIGINT) AS p FROM ${bronzeRelation(files)})
+      WHERE c IN (SELECT k FROM kc) AND p IN (SELECT k FROM kp)`);
+    out.push({ entity, check: 'referential_consistency', value: share(Number(ref.consistent)) });
+  }
+  return out;
+}
+
+/** Measures, judges and records the batch's quality report; returns it in result-page order. */
+export async function runQualityChecks(
+  db: Sql,
+  lake: Lake,
+  runDate: string,
+  thresholds: QualityThresholds,
+  queryId: string,
+  onEntity?: (done: number) => void,
+): Promise<QualityResult[]> {
+  const files = Object.fromEntries(ENTITIES.map((e) => [e, bronzeFiles(lake, e, runDate)])) as Record<Entity, string[]>;
+  const results: QualityResult[] = [];
+  try {
+    for (const entity of ENTITIES) await checkRows(db, entity, files[entity]);
+    for (const [i, entity] of ENTITIES.entries()) {
+      for (const m of await measureEntity(db, lake, entity, runDate, files[entity])) {
+        results.push(judge({ ...m, value: Math.round(m.value * 1e6) / 1e6 }, thresholds));
+      }
+      onEntity?.(i + 1);
+    }
+  } finally {
+    for (const entity of ENTITIES) await db.run(`DROP TABLE IF EXISTS q_${entity}`);
+  }
+  await db.run('BEGIN TRANSACTION');
+  try {
+    await db.run('DELETE FROM analytics.quality_reports WHERE run_date = $1::DATE', [runDate]);
+    for (const r of results) {
+      await db.run('INSERT INTO analytics.quality_reports VALUES ($1::DATE, $2, $3, $4, $5, $6, $7, now()::TIMESTAMP)', [
+        runDate,
+        r.entity,
+        r.check,
+        r.value,
+        r.threshold,
+        r.passed,
+        queryId,
+      ]);
+    }
+    await db.run('COMMIT');
+  } catch (err) {
+    await db.run('ROLLBACK');
+    throw err;
+  }
+  return results;
+}
+
+export function qualityPage(results: QualityResult[]): ResultPage {
+  return { columns: QUALITY_COLUMNS, rows: results.map((r) => [r.entity, r.check, r.value, r.threshold, r.passed]) };
+}

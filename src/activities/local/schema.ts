@@ -1,0 +1,137 @@
+/**
+ * Tables of the local warehouse file. `bronze` holds the catalog of what each crawl found (the data
+ * itself stays in the lake as Parquet); `analytics` is the warehouse of the data contract.
+ * No primary-key constraints: keys are kept unique by the load's merge, and DuckDB's index checks
+ * would only slow the bulk delete-then-insert a merge is made of.
+ */
+import type { Sql } from './warehouse';
+
+export const WAREHOUSE_TABLES = ['dim_customers', 'dim_products', 'fact_orders', 'agg_daily_sales', 'rejects', 'load_audit'] as const;
+export type WarehouseTable = (typeof WAREHOUSE_TABLES)[number];
+
+const DDL = `
+CREATE SCHEMA IF NOT EXISTS bronze;
+CREATE SCHEMA IF NOT EXISTS analytics;
+
+CREATE TABLE IF NOT EXISTS bronze.catalog (
+  batch_date DATE NOT NULL,
+  entity VARCHAR NOT NULL,
+  columns VARCHAR[] NOT NULL,
+  files INTEGER NOT NULL,
+  sources INTEGER NOT NULL,
+  row_count BIGINT NOT NULL,
+  crawl_id VARCHAR NOT NULL,
+  cataloged_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS bronze.sources (
+  batch_date DATE NOT NULL,
+  entity VARCHAR NOT NULL,
+  source_seq INTEGER NOT NULL,
+  source_file VARCHAR NOT NULL,
+  raw_key VARCHAR NOT NULL,
+  header VARCHAR[] NOT NULL,
+  row_count BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.quality_reports (
+  run_date DATE NOT NULL,
+  entity VARCHAR NOT NULL,
+  "check" VARCHAR NOT NULL,
+  value DOUBLE NOT NULL,
+  threshold DOUBLE NOT NULL,
+  passed BOOLEAN NOT NULL,
+  query_id VARCHAR NOT NULL,
+  measured_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.dim_customers (
+  customer_id BIGINT NOT NULL,
+  first_name VARCHAR,
+  last_name VARCHAR,
+  email VARCHAR,
+  join_date DATE,
+  city VARCHAR NOT NULL,
+  state VARCHAR NOT NULL,
+  batch_date DATE NOT NULL,
+  last_updated TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.dim_products (
+  product_id BIGINT NOT NULL,
+  product_name VARCHAR,
+  category VARCHAR,
+  price DECIMAL(10,2) NOT NULL,
+  batch_date DATE NOT NULL,
+  last_updated TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.fact_orders (
+  order_id BIGINT NOT NULL,
+  customer_id BIGINT NOT NULL,
+  product_id BIGINT NOT NULL,
+  order_date DATE NOT NULL,
+  order_amount DECIMAL(10,2) NOT NULL,
+  quantity INTEGER NOT NULL,
+  delivery_date DATE,
+  batch_date DATE NOT NULL,
+  load_timestamp TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.agg_daily_sales (
+  order_date DATE NOT NULL,
+  total_orders BIGINT NOT NULL,
+  total_revenue DECIMAL(18,2) NOT NULL,
+  total_quantity BIGINT NOT NULL,
+  unique_customers BIGINT NOT NULL,
+  avg_order_value DECIMAL(12,2) NOT NULL,
+  last_updated TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.rejects (
+  batch_date DATE NOT NULL,
+  entity VARCHAR NOT NULL,
+  source_file VARCHAR NOT NULL,
+  row_number BIGINT NOT NULL,
+  reason VARCHAR NOT NULL,
+  raw_record VARCHAR NOT NULL,
+  rejected_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.load_audit (
+  batch_date DATE NOT NULL,
+  etl_run_id VARCHAR NOT NULL,
+  statement_id VARCHAR NOT NULL,
+  workflow_id VARCHAR NOT NULL,
+  customers_read BIGINT NOT NULL,
+  customers_loaded BIGINT NOT NULL,
+  customers_rejected BIGINT NOT NULL,
+  customers_duplicates BIGINT NOT NULL,
+  products_read BIGINT NOT NULL,
+  products_loaded BIGINT NOT NULL,
+  products_rejected BIGINT NOT NULL,
+  products_duplicates BIGINT NOT NULL,
+  orders_read BIGINT NOT NULL,
+  orders_loaded BIGINT NOT NULL,
+  orders_rejected BIGINT NOT NULL,
+  orders_duplicates BIGINT NOT NULL,
+  orders_revenue DECIMAL(18,2) NOT NULL,
+  transform_ms BIGINT NOT NULL,
+  load_ms BIGINT NOT NULL,
+  loaded_at TIMESTAMP NOT NULL
+);
+`;
+
+export async function ensureSchema(db: Sql): Promise<void> {
+  await db.run(DDL);
+}
+
+/** Columns that change on every run (timestamps, ids, timings): left out when comparing states. */
+export const VOLATILE_COLUMNS: Record<WarehouseTable, string[]> = {
+  dim_customers: ['last_updated'],
+  dim_products: ['last_updated'],
+  fact_orders: ['load_timestamp'],
+  agg_daily_sales: ['last_updated'],
+  rejects: ['rejected_at'],
+  load_audit: ['etl_run_id', 'statement_id', 'workflow_id', 'transform_ms', 'load_ms', 'loaded_at'],
+};

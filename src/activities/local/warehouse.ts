@@ -1,0 +1,119 @@
+/**
+ * The one DuckDB instance of a worker process. A DuckDB file admits one writing process, and writes
+ * inside it must not interleave (each job uses transactions on a shared connection), so every job
+ * that writes runs through `exclusive`, one at a time, in start order.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { LocalConfig } from '../../config';
+import { badConfig } from '../errors';
+
+export type Row = Record<string, unknown>;
+
+export interface Warehouse {
+  /** Runs `work` after every earlier exclusive work has finished, on the writing connection. */
+  exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T>;
+  /** A connection for reads that never write (header sniffing, listings); safe beside a writer. */
+  reader: Sql;
+  /** Stops the statement running on the writing connection, if any. */
+  interrupt(): void;
+  close(): Promise<void>;
+}
+
+export interface Sql {
+  run(sql: string, params?: DuckDBValue[]): Promise<void>;
+  all(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
+  one(sql: string, params?: DuckDBValue[]): Promise<Row>;
+  /** Bulk insert into a table of this connection (temporary tables included). */
+  appender(table: string): Promise<DuckDBAppender>;
+}
+
+/** Single-quoted SQL string literal (DuckDB table functions take paths as literals, not parameters). */
+export function lit(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Double-quoted SQL identifier. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function listLit(values: readonly string[]): string {
+  return `[${values.map(lit).join(', ')}]`;
+}
+
+/** BIGINT and HUGEINT arrive as bigint; results leave as JSON-safe numbers. */
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.toISOString();
+  return value;
+}
+
+function sqlOn(conn: DuckDBConnection): Sql {
+  const all = async (sql: string, params?: DuckDBValue[]) => {
+    const reader = await conn.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+  };
+  return {
+    async run(sql, params) {
+      await conn.run(sql, params);
+    },
+    all,
+    appender: (table) => conn.createAppender(table),
+    async one(sql, params) {
+      const rows = await all(sql, params);
+      if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length} from: ${sql.slice(0, 120)}`);
+      return rows[0];
+    },
+  };
+}
+
+export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
+  const dir = path.dirname(config.warehousePath);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw badConfig(`PIPELINE_WAREHOUSE_PATH: cannot create folder ${dir}: ${(err as Error).message}`);
+  }
+  const options: Record<string, string> = {
+    memory_limit: config.duckdbMemoryLimit,
+    // Extensions are never downloaded: parquet and json ship inside the binary.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'true',
+  };
+  if (config.duckdbThreads) options.threads = String(config.duckdbThreads);
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(config.warehousePath, options);
+  } catch (err) {
+    throw badConfig(`PIPELINE_WAREHOUSE_PATH: cannot open DuckDB file ${config.warehousePath}: ${(err as Error).message}`);
+  }
+  const writer = await instance.connect();
+  const readerConn = await instance.connect();
+  const writeSql = sqlOn(writer);
+  let tail: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  return {
+    exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new Error('the local warehouse is closed'));
+      const next = tail.then(() => work(writeSql));
+      tail = next.catch(() => undefined);
+      return next;
+    },
+    reader: sqlOn(readerConn),
+    interrupt() {
+      writer.interrupt();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await tail;
+      writer.closeSync();
+      readerConn.closeSync();
+      instance.closeSync();
+    },
+  };
+}

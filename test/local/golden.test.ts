@@ -1,0 +1,98 @@
+/**
+ * The golden dataset end to end through the local activities: every warehouse table must equal the
+ * hand-written expected CSV exactly (the same files the Glue job is checked against).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalActivities } from '../../src/activities/local';
+import type { DayResult } from './support';
+import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, tableCsv, tempDir } from './support';
+
+const expected = (name: string) => fs.readFileSync(path.join(GOLDEN, 'expected', `${name}.csv`), 'utf8');
+const header = (name: string) => expected(name).split('\n')[0].split(',');
+
+describe('golden dataset', () => {
+  let root: string;
+  let a: LocalActivities;
+  let day: DayResult;
+
+  beforeAll(async () => {
+    root = tempDir('golden');
+    const config = localConfig(root);
+    copyRaw(GOLDEN, config.lakeDir);
+    a = open(config);
+    day = await runDay(a, GOLDEN_DATE);
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['dim_customers', 'customer_id'],
+    ['dim_products', 'product_id'],
+    ['fact_orders', 'order_id'],
+    ['agg_daily_sales', 'order_date'],
+  ])('analytics.%s equals its expected CSV (sorted by %s)', async (table, key) => {
+    expect(await tableCsv(a, `analytics.${table}`, header(table), key)).toBe(expected(table));
+  });
+
+  it('analytics.rejects equals expected/rejects.csv', async () => {
+    expect(await tableCsv(a, 'analytics.rejects', header('rejects'), 'entity, source_file, row_number')).toBe(expected('rejects'));
+  });
+
+  it('reports the expected metrics, and they balance', () => {
+    const want = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected', 'metrics.json'), 'utf8')) as Record<string, number>;
+    const got = day.etl.metrics ?? {};
+    for (const [k, v] of Object.entries(want)) expect(got[k], k).toBe(v);
+    for (const e of ['customers', 'products', 'orders']) {
+      expect(got[`${e}.read`], e).toBe(got[`${e}.loaded`] + got[`${e}.rejected`] + got[`${e}.duplicates`]);
+    }
+  });
+
+  it('verify finds every loaded row and the revenue', () => {
+    expect(day.verifyRows).toEqual([
+      ['customers', 7, 0, null],
+      ['products', 5, 0, null],
+      ['orders', 8, 0, 195.61],
+    ]);
+  });
+
+  it('records the catalog with lineage columns, extra columns and an ignored file', async () => {
+    expect(day.crawl.metrics).toMatchObject({ 'customers.rows': 15, 'products.rows': 10, 'orders.rows': 26, 'products.files': 1 });
+    const listing = await a.listRawPartition({ run: { runDate: GOLDEN_DATE, workflowId: 'w', stage: 'awaitRawData', stageAttempt: 1 }, entity: 'products' });
+    expect(listing.objects.map((o) => o.key)).toEqual(['raw/products/2025-10-27/products.xlsx']);
+    expect(listing.ignored).toEqual(['raw/products/2025-10-27/README.txt']);
+    const catalog = await a.engine.query(`SELECT entity, columns, files, sources, row_count FROM bronze.catalog ORDER BY entity`);
+    expect(catalog).toEqual([
+      { entity: 'customers', columns: ['customer_id', 'first_name', 'last_name', 'email', 'join_date', 'city', 'state', 'loyalty_tier'], files: 2, sources: 2, row_count: 15 },
+      { entity: 'orders', columns: ['order_id', 'customer_id', 'product_id', 'order_date', 'order_amount', 'quantity', 'delivery_date'], files: 2, sources: 2, row_count: 26 },
+      { entity: 'products', columns: ['product_id', 'product_name', 'category', 'price', 'note'], files: 1, sources: 2, row_count: 10 },
+    ]);
+    const bronze = await a.engine.query(`SELECT source_file, source_row, customer_id, first_name, extra['loyalty_tier'] AS tier FROM bronze.customers WHERE source_row IN (2, 6) ORDER BY source_file, source_row`);
+    expect(bronze).toEqual([
+      { source_file: 'customers_a.csv', source_row: 2, customer_id: '1', first_name: 'Ada', tier: 'gold' },
+      { source_file: 'customers_a.csv', source_row: 6, customer_id: '5', first_name: '  Kate  ', tier: 'silver' },
+      { source_file: 'customers_b.csv.gz', source_row: 2, customer_id: '4', first_name: 'New', tier: null },
+    ]);
+  });
+
+  it('stores the quality report, which fails this deliberately dirty batch', async () => {
+    const rows = await a.engine.query(
+      `SELECT entity, "check", value, threshold, passed FROM analytics.quality_reports WHERE run_date = DATE '${GOLDEN_DATE}' ORDER BY entity, "check"`,
+    );
+    const value = (entity: string, check: string) => rows.find((r) => r.entity === entity && r.check === check);
+    expect(rows).toHaveLength(3 * 4 + 1);
+    expect(value('customers', 'row_count')).toMatchObject({ value: 15, threshold: 1, passed: true });
+    expect(value('customers', 'completeness')).toMatchObject({ value: 0.866667, passed: false }); // rows 8 and 9 lack fields
+    expect(value('customers', 'validity')).toMatchObject({ value: 0.666667, passed: false }); // 2 missing keys, 3 bad dates
+    expect(value('customers', 'key_uniqueness')).toMatchObject({ value: 0.866667, passed: false }); // keys 4 and 9 conflict
+    expect(value('orders', 'referential_consistency')).toMatchObject({ value: 0.769231, threshold: 0.99, passed: false }); // 20 of 26
+    const page = await a.getQueryResults({ run: { runDate: GOLDEN_DATE, workflowId: `daily-${GOLDEN_DATE}`, stage: 'validate', stageAttempt: 1 }, queryId: day.queryId });
+    expect(page.columns.map((c) => c.name)).toEqual(['entity', 'check', 'value', 'threshold', 'passed']);
+    expect(page.rows).toHaveLength(13);
+    expect(page.rows[0]).toEqual(['customers', 'row_count', 15, 1, true]);
+  });
+});
