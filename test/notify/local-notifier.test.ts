@@ -1,0 +1,201 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LocalConfig } from '../../src/config';
+import type { Notice } from '../../src/activities/types';
+import type { OutboxRecord } from '../../src/activities/notify/local';
+import { createLocalNotifier } from '../../src/activities/notify/local';
+import { formatNoticeText, runLink } from '../../src/activities/notify/format';
+
+const WEB_UI = 'http://127.0.0.1:8233/';
+
+function notice(overrides: Partial<Notice> = {}): Notice {
+  return {
+    key: 'daily-2025-10-27/first-run/succeeded',
+    kind: 'succeeded',
+    runDate: '2025-10-27',
+    workflowId: 'daily-2025-10-27',
+    runId: 'run-1',
+    namespace: 'default',
+    subject: '[ecommerce-pipeline] 2025-10-27 succeeded',
+    text: 'Daily e-commerce pipeline for 2025-10-27: succeeded.',
+    stages: [
+      { stage: 'awaitRawData', state: 'succeeded', attempts: 1, durationMs: 120 },
+      { stage: 'catalog', state: 'succeeded', attempts: 1, durationMs: 1_500 },
+      { stage: 'validate', state: 'succeeded', attempts: 1, durationMs: 800 },
+      {
+        stage: 'transform',
+        state: 'succeeded',
+        attempts: 2,
+        durationMs: 3_200,
+        metrics: { 'orders.read': 1009, 'orders.loaded': 1000, 'orders.rejected': 8, 'orders.duplicates': 1, 'customers.read': 205, 'orders.revenue': 123456.789 },
+      },
+      { stage: 'load', state: 'succeeded', attempts: 1, durationMs: 900 },
+      { stage: 'verify', state: 'succeeded', attempts: 1, durationMs: 50 },
+      { stage: 'notify', state: 'pending', attempts: 0 },
+    ],
+    ...overrides,
+  };
+}
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+let server: Server;
+let baseUrl: string;
+let received: Received[];
+let respond: (res: ServerResponse) => void;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: JSON.parse(data) as Record<string, unknown> });
+      respond(res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+let dir: string;
+let lines: string[];
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'notify-'));
+  lines = [];
+  received = [];
+  respond = (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  return () => rm(dir, { recursive: true, force: true });
+});
+
+function config(webhookUrl?: string): LocalConfig {
+  return { lakeDir: dir, warehousePath: path.join(dir, 'w.duckdb'), outboxPath: path.join(dir, 'nested', 'deeper', 'notifications.jsonl'), webhookUrl, duckdbMemoryLimit: '1GB' };
+}
+
+async function outbox(cfg: LocalConfig): Promise<OutboxRecord[]> {
+  const text = await readFile(cfg.outboxPath, 'utf8');
+  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as OutboxRecord);
+}
+
+describe('local notifier', () => {
+  it('prints one readable line and appends one JSON line to the outbox, creating its folders', async () => {
+    const cfg = config();
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
+    const result = await notifier.publishNotification(notice());
+    expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('SUCCEEDED 2025-10-27');
+    expect(lines[0]).toContain('catalog 1.5 s');
+    expect(lines[0]).toContain('orders 1,009 read / 1,000 loaded / 8 rejected / 1 duplicates');
+    expect(lines[0]).toContain('http://127.0.0.1:8233/namespaces/default/workflows/daily-2025-10-27/run-1/history');
+    const records = await outbox(cfg);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ key: notice().key, messageId: result.messageId, kind: 'succeeded', status: 'SUCCEEDED', runDate: '2025-10-27' });
+    expect(records[0].text).toContain('revenue 123,456.79');
+  });
+
+  it('does not write or send a notice whose key is already in the outbox, and returns the earlier id', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    const first = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice());
+    // A fresh notifier, as after a worker restart: the outbox file is the memory.
+    const again = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice({ runId: 'run-2' }));
+    expect(again.messageId).toBe(first.messageId);
+    expect(await outbox(cfg)).toHaveLength(1);
+    expect(received).toHaveLength(1);
+    expect(lines).toHaveLength(1);
+    const other = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice({ key: 'daily-2025-10-27/first-run/failed', kind: 'failed' }));
+    expect(other.messageId).not.toBe(first.messageId);
+    expect((await outbox(cfg)).map((r) => r.kind)).toEqual(['succeeded', 'failed']);
+    expect(received).toHaveLength(2);
+  });
+
+  it('serialises concurrent publishes of the same notice to one delivery', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
+    const results = await Promise.all([notifier.publishNotification(notice()), notifier.publishNotification(notice())]);
+    expect(results[0].messageId).toBe(results[1].messageId);
+    expect(received).toHaveLength(1);
+    expect(await outbox(cfg)).toHaveLength(1);
+  });
+
+  it('POSTs JSON with a Slack-compatible text field to the webhook', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    const result = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice());
+    expect(result.channels).toContain(`webhook:${new URL(baseUrl).host}`);
+    expect(received).toHaveLength(1);
+    expect(received[0].headers['content-type']).toBe('application/json');
+    expect(received[0].headers['idempotency-key']).toBe(notice().key);
+    const text = received[0].body.text as string;
+    expect(text).toMatch(/^SUCCEEDED: /);
+    expect(text).toContain('transform');
+    expect(text).toContain('2 attempts');
+    expect(text).toContain(runLink(WEB_UI, notice()));
+    expect(received[0].body).toMatchObject({ runDate: '2025-10-27', kind: 'succeeded', messageId: result.messageId });
+  });
+
+  it('fails (to be retried) on a non-2xx answer, records nothing, and succeeds on the retry', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
+    respond = (res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('try later');
+    const err = (await notifier.publishNotification(notice()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('Error');
+    expect(err.message).toContain('answered 503');
+    expect(err.message).toContain('try later');
+    await expect(readFile(cfg.outboxPath)).rejects.toThrow(/ENOENT/);
+    respond = (res) => res.writeHead(204).end();
+    await notifier.publishNotification(notice());
+    expect(received).toHaveLength(2);
+    expect(await outbox(cfg)).toHaveLength(1);
+  });
+
+  it('gives up on a webhook that does not answer in time', async () => {
+    const cfg = config(`${baseUrl}/slow`);
+    respond = () => undefined; // never answers
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), webhookTimeoutMs: 300 });
+    await expect(notifier.publishNotification(notice())).rejects.toThrow(/did not answer within 300 ms/);
+    server.closeAllConnections();
+  });
+
+  it('says which webhook could not be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const notifier = createLocalNotifier(config(`http://127.0.0.1:${port}/x`), { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
+    await expect(notifier.publishNotification(notice())).rejects.toThrow(new RegExp(`webhook 127.0.0.1:${port} could not be reached`));
+  });
+});
+
+describe('notice text', () => {
+  it('lists failed quality checks and stage messages, and encodes the run link', () => {
+    const text = formatNoticeText(
+      notice({
+        kind: 'quality_failed',
+        workflowId: 'daily 2025/10/27',
+        stages: [{ stage: 'validate', state: 'failed', attempts: 1, durationMs: 65_000, message: 'quality gate failed' }],
+        quality: [
+          { entity: 'orders', check: 'validity', value: 0.9312, threshold: 0.97, passed: false },
+          { entity: 'orders', check: 'row_count', value: 1000, threshold: 1, passed: true },
+        ],
+      }),
+      'http://ui:8233',
+    );
+    expect(text).toMatch(/^QUALITY FAILED: /);
+    expect(text).toContain('validate      failed     1 min 5 s - quality gate failed');
+    expect(text).toContain('quality gate: 1/2 checks passed');
+    expect(text).toContain('FAIL orders.validity = 0.9312 (needs >= 0.97)');
+    expect(text).toContain('http://ui:8233/namespaces/default/workflows/daily%202025%2F10%2F27/run-1/history');
+  });
+});
