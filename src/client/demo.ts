@@ -18,7 +18,7 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { createPipelineWorker } from '../worker';
 import { connectClient, connectWorkerConnection } from './connection';
 import { UserError } from './errors';
-import { formatDuration, statusTable } from './format';
+import { formatDuration, plainUnlessTty, statusTable } from './format';
 import { startRun } from './runs';
 import { watchRun } from './watch';
 import type { WatchOutcome } from './watch';
@@ -82,7 +82,7 @@ async function stopWorker(w: { worker: { getState(): string; shutdown(): void };
 
 function rowsTable(status: PipelineStatus): string {
   const m = status.stages.find((s) => s.stage === 'transform')?.metrics ?? {};
-  const t = new Table({ head: ['entity', 'read', 'loaded', 'rejected', 'exact duplicates'] });
+  const t = new Table({ head: ['entity', 'read', 'loaded', 'rejected', 'exact duplicates'], style: plainUnlessTty() });
   for (const e of ENTITIES) t.push([e, ...['read', 'loaded', 'rejected', 'duplicates'].map((k) => String(m[`${e}.${k}`] ?? '-'))]);
   return t.toString();
 }

@@ -3,6 +3,11 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { PipelineStatus, StageStatus } from '../workflows/definitions';
 
+/** Colours only on a terminal: piped output stays plain text. */
+export function plainUnlessTty(): { head?: string[]; border?: string[] } {
+  return process.stdout.isTTY ? {} : { head: [], border: [] };
+}
+
 const STATE_COLOR: Record<string, (s: string) => string> = {
   succeeded: pc.green,
   failed: pc.red,
@@ -43,7 +48,7 @@ function details(s: StageStatus): string {
 }
 
 export function statusTable(status: PipelineStatus): string {
-  const table = new Table({ head: ['stage', 'state', 'attempts', 'duration', 'details'], wordWrap: true, colWidths: [14, 11, 10, 12, 70] });
+  const table = new Table({ head: ['stage', 'state', 'attempts', 'duration', 'details'], wordWrap: true, colWidths: [14, 11, 10, 12, 70], style: plainUnlessTty() });
   for (const s of status.stages) table.push([s.stage, colorState(s.state), String(s.attempts), formatDuration(stageDuration(s)), details(s)]);
   const head = `Run ${status.runDate} (${status.trigger}): ${colorState(status.state)}${status.currentStage ? `, stage ${status.currentStage}` : ''}`;
   const lines = [head, table.toString()];
@@ -51,7 +56,7 @@ export function statusTable(status: PipelineStatus): string {
     lines.push(pc.magenta(`Waiting for an operator until ${status.awaitingOperatorUntil}: pipeline rerun <stage> ${status.runDate} | pipeline skip <stage> ${status.runDate}`));
   }
   if (status.quality?.length) {
-    const q = new Table({ head: ['entity', 'check', 'value', 'threshold', 'passed'] });
+    const q = new Table({ head: ['entity', 'check', 'value', 'threshold', 'passed'], style: plainUnlessTty() });
     for (const r of status.quality) q.push([r.entity, r.check, Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(4), String(r.threshold), r.passed ? pc.green('yes') : pc.red('no')]);
     lines.push('Quality report:', q.toString());
   }

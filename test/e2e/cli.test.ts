@@ -28,9 +28,10 @@ function cli(...args: string[]) {
 beforeAll(async () => {
   server = await startTestDevServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
+  const { FORCE_COLOR: _ignored, ...inherited } = process.env;
   env = {
-    ...process.env,
-    FORCE_COLOR: '0',
+    ...inherited,
+    NO_COLOR: '1',
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: server.namespace,
     PIPELINE_TASK_QUEUE: 'e2e-pipeline',

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config';
 import { UserError } from '../errors';
+import { plainUnlessTty } from '../format';
 
 export type QueryCell = string | number | boolean | null;
 
@@ -114,10 +115,6 @@ function cellText(value: QueryCell): string {
 /** No rule between rows: long results stay readable. */
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-/** Colours only on a terminal: piped output stays plain text. */
-function plainUnlessTty(): { head?: string[]; border?: string[] } {
-  return process.stdout.isTTY ? {} : { head: [], border: [] };
-}
 
 export function renderTable(result: QueryResult): string {
   const table = new Table({ head: result.columns, style: plainUnlessTty(), chars: COMPACT, colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')) });

@@ -2,10 +2,12 @@
  * `pipeline schedule ...`: the Temporal Schedule that starts one run a day. The logic lives in
  * src/schedule; this module parses options and prints.
  */
+import fs from 'node:fs';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { TemporalConfig } from '../../config';
+import type { DeepPartial, PipelineOptions } from '../../workflows/definitions';
 import { loadConfig } from '../../config';
 import {
   backfillSchedule,
@@ -108,6 +110,15 @@ async function printDescription(client: Client, d: ScheduleDescription): Promise
   }
 }
 
+function readOptions(file: string | undefined): DeepPartial<PipelineOptions> | undefined {
+  if (!file) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DeepPartial<PipelineOptions>;
+  } catch (err) {
+    throw new UserError(`--options ${file}: ${(err as Error).message}`);
+  }
+}
+
 const idOption = () => new Option('--id <scheduleId>', 'schedule id').default(DEFAULT_SCHEDULE_ID);
 
 export function registerScheduleCommands(program: Command): void {
@@ -121,9 +132,10 @@ export function registerScheduleCommands(program: Command): void {
     .option('--time-zone <tz>', 'IANA time zone of the cron; also turns a run\'s scheduled time into its run date', DEFAULT_TIME_ZONE)
     .option('--overlap <policy>', `when the previous run is still going: ${OVERLAP_POLICIES.join(', ')}`, 'skip')
     .option('--catchup-window <duration>', 'how late a run missed while Temporal was down may still start', DEFAULT_CATCHUP_WINDOW)
+    .option('--options <file>', 'JSON file with per-stage timing/retry overrides and quality thresholds for every scheduled run')
     .option('--paused', 'create it paused (ignored when it already exists: use pause/unpause)')
     .option('--register-search-attributes', 'first add the pipeline\'s search attributes to the namespace (self-hosted servers)')
-    .action(async (opts: { id: string; cron: string; timeZone: string; overlap: string; catchupWindow: string; paused?: boolean; registerSearchAttributes?: boolean }) => {
+    .action(async (opts: { id: string; cron: string; timeZone: string; overlap: string; catchupWindow: string; options?: string; paused?: boolean; registerSearchAttributes?: boolean }) => {
       await withClient(async (client, temporal) => {
         const settings = {
           scheduleId: opts.id,
@@ -132,6 +144,7 @@ export function registerScheduleCommands(program: Command): void {
           overlap: parseOverlap(opts.overlap),
           catchupWindowMs: parseDuration(opts.catchupWindow, '--catchup-window'),
           taskQueue: temporal.taskQueue,
+          options: readOptions(opts.options),
           createPaused: opts.paused ? { note: 'created paused from the CLI' } : undefined,
         };
         if (opts.registerSearchAttributes) {

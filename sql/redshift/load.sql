@@ -1,0 +1,119 @@
+-- Loads one batch ({{run_date}}) of the Glue job's output into the warehouse.
+--
+-- Run all statements as ONE transaction (Redshift Data BatchExecuteStatement does): a failure leaves
+-- every table as it was. Nothing here commits on its own (no TRUNCATE, VACUUM or DDL).
+-- Placeholders: {{schema}}, {{run_date}} (YYYY-MM-DD), {{processed_uri}} (s3://bucket/prefix/processed,
+-- no trailing slash), {{copy_role_arn}} (IAM role Redshift assumes to read it).
+--
+-- Rules: a row replaces the warehouse row with the same key only when its batch is the same or later,
+-- so loading an old date after newer ones never undoes them, and loading a date again changes nothing
+-- but timestamps. Rows are never deleted because a later file left them out. Daily aggregates are
+-- recomputed from fact_orders for every order_date this batch adds rows to or moves rows away from.
+
+DELETE FROM {{schema}}.stg_customers WHERE batch_date = '{{run_date}}';
+DELETE FROM {{schema}}.stg_products WHERE batch_date = '{{run_date}}';
+DELETE FROM {{schema}}.stg_orders WHERE batch_date = '{{run_date}}';
+DELETE FROM {{schema}}.stg_rejects WHERE batch_date = '{{run_date}}';
+DELETE FROM {{schema}}.stg_load_metrics WHERE batch_date = '{{run_date}}';
+DELETE FROM {{schema}}.stg_affected_dates WHERE batch_date = '{{run_date}}';
+
+COPY {{schema}}.stg_customers FROM '{{processed_uri}}/gold/dim_customers/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_products FROM '{{processed_uri}}/gold/dim_products/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_orders FROM '{{processed_uri}}/gold/fact_orders/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_rejects FROM '{{processed_uri}}/rejects/customers/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_rejects FROM '{{processed_uri}}/rejects/products/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_rejects FROM '{{processed_uri}}/rejects/orders/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+COPY {{schema}}.stg_load_metrics FROM '{{processed_uri}}/gold/load_metrics/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
+
+-- the order dates this batch moves rows away from (read before those rows are replaced), and those
+-- it adds rows to (rows a later batch already holds are not added)
+INSERT INTO {{schema}}.stg_affected_dates (batch_date, order_date)
+SELECT s.batch_date, f.order_date
+FROM {{schema}}.fact_orders f
+JOIN {{schema}}.stg_orders s ON s.order_id = f.order_id
+WHERE s.batch_date = '{{run_date}}' AND f.batch_date <= s.batch_date
+UNION
+SELECT s.batch_date, s.order_date
+FROM {{schema}}.stg_orders s
+WHERE s.batch_date = '{{run_date}}'
+  AND NOT EXISTS (
+    SELECT 1 FROM {{schema}}.fact_orders f WHERE f.order_id = s.order_id AND f.batch_date > s.batch_date
+  );
+
+DELETE FROM {{schema}}.dim_customers
+USING {{schema}}.stg_customers s
+WHERE s.batch_date = '{{run_date}}'
+  AND dim_customers.customer_id = s.customer_id
+  AND dim_customers.batch_date <= s.batch_date;
+
+INSERT INTO {{schema}}.dim_customers
+  (customer_id, first_name, last_name, email, join_date, city, state, batch_date, last_updated)
+SELECT s.customer_id, s.first_name, s.last_name, s.email, s.join_date, s.city, s.state, s.batch_date, GETDATE()
+FROM {{schema}}.stg_customers s
+WHERE s.batch_date = '{{run_date}}'
+  AND NOT EXISTS (SELECT 1 FROM {{schema}}.dim_customers d WHERE d.customer_id = s.customer_id);
+
+DELETE FROM {{schema}}.dim_products
+USING {{schema}}.stg_products s
+WHERE s.batch_date = '{{run_date}}'
+  AND dim_products.product_id = s.product_id
+  AND dim_products.batch_date <= s.batch_date;
+
+INSERT INTO {{schema}}.dim_products (product_id, product_name, category, price, batch_date, last_updated)
+SELECT s.product_id, s.product_name, s.category, s.price, s.batch_date, GETDATE()
+FROM {{schema}}.stg_products s
+WHERE s.batch_date = '{{run_date}}'
+  AND NOT EXISTS (SELECT 1 FROM {{schema}}.dim_products d WHERE d.product_id = s.product_id);
+
+DELETE FROM {{schema}}.fact_orders
+USING {{schema}}.stg_orders s
+WHERE s.batch_date = '{{run_date}}'
+  AND fact_orders.order_id = s.order_id
+  AND fact_orders.batch_date <= s.batch_date;
+
+INSERT INTO {{schema}}.fact_orders
+  (order_id, customer_id, product_id, order_date, order_amount, quantity, delivery_date, batch_date, last_updated)
+SELECT s.order_id, s.customer_id, s.product_id, s.order_date, s.order_amount, s.quantity, s.delivery_date, s.batch_date, GETDATE()
+FROM {{schema}}.stg_orders s
+WHERE s.batch_date = '{{run_date}}'
+  AND NOT EXISTS (SELECT 1 FROM {{schema}}.fact_orders f WHERE f.order_id = s.order_id);
+
+DELETE FROM {{schema}}.agg_daily_sales
+WHERE order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}');
+
+INSERT INTO {{schema}}.agg_daily_sales
+  (order_date, total_orders, total_revenue, total_quantity, unique_customers, avg_order_value, last_updated)
+SELECT
+  f.order_date,
+  COUNT(*),
+  SUM(f.order_amount),
+  SUM(CAST(f.quantity AS BIGINT)),
+  COUNT(DISTINCT f.customer_id),
+  -- a narrow sum keeps Redshift's decimal division well inside 38 digits
+  CAST(ROUND(CAST(SUM(f.order_amount) AS DECIMAL(14,2)) / COUNT(*), 2) AS DECIMAL(12,2)),
+  GETDATE()
+FROM {{schema}}.fact_orders f
+WHERE f.order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}')
+GROUP BY f.order_date;
+
+DELETE FROM {{schema}}.rejects WHERE batch_date = '{{run_date}}';
+
+INSERT INTO {{schema}}.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
+SELECT r.batch_date, r.entity, r.source_file, r.row_number, r.reason, r.raw_record, GETDATE()
+FROM {{schema}}.stg_rejects r
+WHERE r.batch_date = '{{run_date}}';
+
+DELETE FROM {{schema}}.load_audit WHERE batch_date = '{{run_date}}';
+
+INSERT INTO {{schema}}.load_audit
+SELECT
+  m.batch_date, m.etl_run_id,
+  m.customers_read, m.customers_loaded, m.customers_rejected, m.customers_duplicates,
+  m.products_read, m.products_loaded, m.products_rejected, m.products_duplicates,
+  m.orders_read, m.orders_loaded, m.orders_rejected, m.orders_duplicates,
+  m.orders_revenue,
+  TIMESTAMP 'epoch' + (m.transform_started_ms / 1000.0) * INTERVAL '1 second',
+  TIMESTAMP 'epoch' + (m.transform_finished_ms / 1000.0) * INTERVAL '1 second',
+  GETDATE()
+FROM {{schema}}.stg_load_metrics m
+WHERE m.batch_date = '{{run_date}}';
