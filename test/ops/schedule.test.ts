@@ -201,5 +201,5 @@ describe('pipeline schedule on the dev server', () => {
       await deleteSchedule(client, id);
       await expect(describeSchedule(client, id)).rejects.toThrow(ScheduleMissingError);
     }
-  });
+  }, 240_000);
 });

@@ -21,7 +21,7 @@ export function parseStage(value: string): string {
   return value;
 }
 
-function readOptionsFile(file: string | undefined): DeepPartial<PipelineOptions> | undefined {
+export function readOptionsFile(file: string | undefined): DeepPartial<PipelineOptions> | undefined {
   if (!file) return undefined;
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as DeepPartial<PipelineOptions>;

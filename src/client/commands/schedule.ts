@@ -2,12 +2,10 @@
  * `pipeline schedule ...`: the Temporal Schedule that starts one run a day. The logic lives in
  * src/schedule; this module parses options and prints.
  */
-import fs from 'node:fs';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { TemporalConfig } from '../../config';
-import type { DeepPartial, PipelineOptions } from '../../workflows/definitions';
 import { loadConfig } from '../../config';
 import {
   backfillSchedule,
@@ -32,7 +30,7 @@ import {
 } from '../../schedule';
 import { connectClient } from '../connection';
 import { UserError } from '../errors';
-import { parseDate } from './run';
+import { parseDate, readOptionsFile } from './run';
 
 function asArgument<T>(parse: (v: string) => T): (v: string) => T {
   return (v) => {
@@ -110,15 +108,6 @@ async function printDescription(client: Client, d: ScheduleDescription): Promise
   }
 }
 
-function readOptions(file: string | undefined): DeepPartial<PipelineOptions> | undefined {
-  if (!file) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as DeepPartial<PipelineOptions>;
-  } catch (err) {
-    throw new UserError(`--options ${file}: ${(err as Error).message}`);
-  }
-}
-
 const idOption = () => new Option('--id <scheduleId>', 'schedule id').default(DEFAULT_SCHEDULE_ID);
 
 export function registerScheduleCommands(program: Command): void {
@@ -144,7 +133,7 @@ export function registerScheduleCommands(program: Command): void {
           overlap: parseOverlap(opts.overlap),
           catchupWindowMs: parseDuration(opts.catchupWindow, '--catchup-window'),
           taskQueue: temporal.taskQueue,
-          options: readOptions(opts.options),
+          options: readOptionsFile(opts.options),
           createPaused: opts.paused ? { note: 'created paused from the CLI' } : undefined,
         };
         if (opts.registerSearchAttributes) {
