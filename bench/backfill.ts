@@ -71,6 +71,17 @@ function peakRss(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds (user + system) the worker has used so far. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function startWorker(env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
   const log = createWriteStream(logFile);
   const child = spawn(path.join(ROOT, 'bin', 'pipeline'), ['worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -133,10 +144,13 @@ async function main(): Promise<void> {
   let completed = 0;
   let wallMs = 0;
   let peak: number | undefined;
+  let cpu: number | undefined;
+  let cpuAtStart: number | undefined;
   try {
     await createOrUpdateSchedule(client, { ...defaultSettings(TASK_QUEUE), scheduleId: SCHEDULE_ID, options, createPaused: { note: 'benchmark: backfill only' } });
     console.log(`backfilling ${FIRST_DATE}..${LAST_DATE} (${DAYS} days), overlap ${OVERLAP}, poll interval ${poll}`);
     const started = performance.now();
+    cpuAtStart = cpuSeconds(workerPid);
     await backfillSchedule(client, SCHEDULE_ID, FIRST_DATE, LAST_DATE, OVERLAP);
     let lastPrint = 0;
     for (;;) {
@@ -156,6 +170,7 @@ async function main(): Promise<void> {
     }
   } finally {
     peak = peakRss(workerPid);
+    cpu = cpuSeconds(workerPid);
     worker.kill('SIGTERM');
     await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await deleteSchedule(client, SCHEDULE_ID).catch(() => undefined);
@@ -169,6 +184,10 @@ async function main(): Promise<void> {
   console.log(`total wall time:     ${(wallMs / 1000).toFixed(1)} s   (target <= ${TARGET_SECONDS} s: ${wallMs / 1000 <= TARGET_SECONDS ? 'met' : 'MISSED'})`);
   console.log(`runs per minute:     ${(completed / minutes).toFixed(1)}`);
   console.log(`worker peak RSS:     ${mib(peak)}`);
+  if (cpu !== undefined && cpuAtStart !== undefined) {
+    const used = cpu - cpuAtStart;
+    console.log(`worker CPU:          ${used.toFixed(0)} s (${((used / (wallMs / 1000)) * 100).toFixed(0)}% of one core; ${((used / completed) * 1000).toFixed(0)} ms per run) on ${os.cpus().length} cores`);
+  }
   if (args.keep) console.log(`kept the lake, warehouse and worker log under ${work}`);
   if (failed > 0) process.exitCode = 1;
 }

@@ -83,6 +83,30 @@ export function triggerSchedule(client: Client, scheduleId: string, overlap: Sch
   return onExisting(client, scheduleId, (h) => h.trigger(overlap));
 }
 
+export type ScheduleAction = ScheduleDescription['info']['recentActions'][number];
+
+/**
+ * Triggers the schedule and waits (up to `waitMs`) for the action it records, so the caller can name
+ * the run. Undefined when none shows in time: the overlap policy skipped it, or Temporal dropped it
+ * because a run with the same workflow id (scheduled runs are named after their second) is still open.
+ */
+export async function triggerAndFindRun(
+  client: Client,
+  scheduleId: string,
+  overlap: ScheduleOverlapPolicy = 'ALLOW_ALL',
+  waitMs = 10_000,
+): Promise<ScheduleAction | undefined> {
+  const before = await describeSchedule(client, scheduleId);
+  const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
+  await triggerSchedule(client, scheduleId, overlap);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = (await describeSchedule(client, scheduleId)).info.recentActions.find((a) => !seen.has(a.action.workflow.workflowId));
+    if (found || Date.now() >= deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
   return onExisting(client, scheduleId, (h) => h.delete());
 }

@@ -1,5 +1,6 @@
 /** The schedule's pure parts: cron translation, time-zone day boundaries, backfill ranges, option parsing. */
 import { describe, expect, it } from 'vitest';
+import type { DeepPartial, PipelineOptions } from '../../src/workflows/definitions';
 import {
   buildScheduleOptions,
   cronOfComment,
@@ -100,6 +101,13 @@ describe('schedule options', () => {
     expect(o.action).toMatchObject({ workflowType: 'dailyPipeline', taskQueue: 'q1', args: [{ trigger: 'schedule', timeZone: 'Europe/Paris' }] });
     expect((o.action.args as { runDate?: string }[])[0]!.runDate).toBeUndefined();
     expect(o.action.typedSearchAttributes).toEqual([{ key: expect.objectContaining({ name: 'PipelineTrigger' }), value: 'schedule' }]);
+  });
+
+  it('passes per-run options to every scheduled run when given', () => {
+    const options: DeepPartial<PipelineOptions> = { stages: { transform: { pollInterval: '1 second' } } };
+    const o = buildScheduleOptions({ ...defaultSettings('q'), options });
+    expect(o.action.args).toEqual([{ trigger: 'schedule', timeZone: 'UTC', options }]);
+    expect(buildScheduleOptions({ ...defaultSettings('q'), createPaused: { note: 'n' } }).state).toEqual({ paused: true, note: 'n' });
   });
 
   it('rejects a bad time zone, overlap policy or duration with the setting named', () => {

@@ -18,12 +18,13 @@ import {
   describeSchedule,
   pauseSchedule,
   ScheduleMissingError,
+  triggerAndFindRun,
   triggerSchedule,
 } from '../../src/schedule';
 import type { PipelineScheduleSettings } from '../../src/schedule';
 import { createPipelineWorker, workflowsEntry } from '../../src/worker';
 import type { PipelineWorker } from '../../src/worker';
-import type { PipelineResult } from '../../src/workflows/definitions';
+import type { DeepPartial, PipelineOptions, PipelineResult } from '../../src/workflows/definitions';
 import { SA_RUN_DATE, SA_TRIGGER } from '../../src/workflows/definitions';
 import { FakeBackend } from '../support/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
@@ -130,6 +131,12 @@ describe('pipeline schedule on the dev server', () => {
     expect(third.info.nextActionTimes[0]!.getUTCHours()).toBeGreaterThanOrEqual(4);
     expect(third.info.nextActionTimes[0]!.getUTCHours()).toBeLessThanOrEqual(5);
     expect(await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *' }))).toEqual({ outcome: 'unchanged' });
+    const options: DeepPartial<PipelineOptions> = { stages: { load: { pollInterval: '2 seconds' } } };
+    expect(await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *', overlap: 'BUFFER_ONE', options }))).toEqual({
+      outcome: 'updated',
+      changed: ['overlap policy', 'workflow input'],
+    });
+    expect((await describeSchedule(client, id)).action.args).toEqual([{ trigger: 'schedule', timeZone: 'Europe/Paris', options }]);
     await deleteSchedule(client, id);
   });
 
@@ -192,10 +199,15 @@ describe('pipeline schedule on the dev server', () => {
     expect(paused.info.recentActions).toEqual([]);
     expect(await listRuns('TemporalScheduledById = "ops-every-minute-paused"')).toEqual([]);
 
-    // A trigger is an explicit request and is honoured while paused.
-    await triggerSchedule(client, 'ops-every-minute-paused');
-    const triggered = await waitFor('the trigger on the paused schedule', async () => (await describeSchedule(client, 'ops-every-minute-paused')).info.recentActions[0]);
-    expect(triggered.action.workflow.workflowId).toMatch(/^daily-pipeline-/);
+    // A trigger is an explicit request and is honoured while paused. Scheduled runs are named after
+    // their nominal second, so a trigger within the control run's second would collide with that
+    // run while it is still open: let it finish and the second pass first.
+    const controlRun = control.info.recentActions[0]!;
+    await client.workflow.getHandle(controlRun.action.workflow.workflowId).result();
+    const nextSecond = Math.floor(controlRun.scheduledAt.getTime() / 1000) * 1000 + 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, nextSecond - Date.now()) + 50));
+    const triggered = await triggerAndFindRun(client, 'ops-every-minute-paused', 'ALLOW_ALL', 90_000);
+    expect(triggered?.action.workflow.workflowId).toMatch(/^daily-pipeline-/);
 
     for (const id of ['ops-every-minute-paused', 'ops-every-minute-control']) {
       await deleteSchedule(client, id);

@@ -25,7 +25,7 @@ import {
   pauseSchedule,
   ScheduleMissingError,
   ScheduleSettingError,
-  triggerSchedule,
+  triggerAndFindRun,
   unpauseSchedule,
 } from '../../schedule';
 import { connectClient } from '../connection';
@@ -193,8 +193,15 @@ export function registerScheduleCommands(program: Command): void {
     .option('--overlap <policy>', 'when a run is still going', asArgument((v) => parseOverlap(v)), 'ALLOW_ALL')
     .action(async (opts: { id: string; overlap: 'ALLOW_ALL' }) => {
       await withClient(async (client) => {
-        await triggerSchedule(client, opts.id, opts.overlap);
-        console.log(`schedule ${opts.id}: triggered; see \`pipeline schedule describe\` for the run it started`);
+        const action = await triggerAndFindRun(client, opts.id, opts.overlap);
+        if (action) {
+          console.log(`schedule ${opts.id}: triggered; started ${action.action.workflow.workflowId}`);
+        } else {
+          console.log(
+            `schedule ${opts.id}: triggered, but no run started within 10 s: the overlap policy may have skipped it, ` +
+              `or a run with the same workflow id is still open; see \`pipeline schedule describe\``,
+          );
+        }
       });
     });
 
