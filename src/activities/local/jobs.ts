@@ -88,6 +88,7 @@ export class JobStore {
   readonly instance = randomUUID();
   private readonly live = new Map<string, Live>();
   private readonly owner: JobOwner;
+  private readonly hold = testHoldFromEnv();
 
   constructor(private readonly options: JobStoreOptions) {
     try {
@@ -207,6 +208,7 @@ export class JobStore {
       progress: (fraction, metrics) => {
         live.progress = Math.max(0, Math.min(1, fraction));
         if (metrics) Object.assign(live.metrics, metrics);
+        if (this.hold) testHold(this.hold, record, live.progress);
       },
       checkCancelled: () => {
         if (live.cancelled) throw new JobCancelled();
@@ -261,6 +263,37 @@ export class JobStore {
   close(): void {
     liveInstances.delete(this.instance);
   }
+}
+
+interface TestHold {
+  kind: JobKind;
+  operation?: string;
+  marker?: string;
+}
+
+/**
+ * TEST HOOK, inert unless PIPELINE_TEST_HOLD_JOB is set (test/e2e/crash.test.ts sets it): a stage
+ * on test data ends in well under a second, so to SIGKILL a worker *during* one, the matching job
+ * (`etl`, `statement:load`: its kind and, optionally, the operation in its id) freezes the whole
+ * process at its first progress report of at least 0.4 (the transform part-way through its tables,
+ * the load inside its open transaction with the customers already merged), after writing the file
+ * PIPELINE_TEST_HOLD_MARKER. It blocks synchronously because progress is reported between
+ * statements, so nothing of the job moves on until the test kills the process.
+ */
+function testHoldFromEnv(): TestHold | undefined {
+  const spec = process.env.PIPELINE_TEST_HOLD_JOB;
+  if (!spec) return undefined;
+  const [kind, operation] = spec.split(':') as [JobKind, string | undefined];
+  return { kind, operation, marker: process.env.PIPELINE_TEST_HOLD_MARKER };
+}
+
+function testHold(hold: TestHold, record: JobRecord, progress: number): void {
+  if (progress < 0.4 || record.kind !== hold.kind || (hold.operation && !record.id.includes(`-${hold.operation}-`))) return;
+  if (hold.marker) {
+    fs.writeFileSync(`${hold.marker}.tmp`, JSON.stringify({ id: record.id, pid: process.pid, progress }));
+    fs.renameSync(`${hold.marker}.tmp`, hold.marker);
+  }
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 function pidAlive(pid: number): boolean {
