@@ -65,23 +65,29 @@ function checkHeader(entity: Entity, header: string[], where: string): void {
   }
 }
 
+/** Reading the header as 512 text columns costs ~30 ms a file; nearly every header fits in 64. */
+const HEADER_PROBE_COLUMNS = [64, MAX_COLUMNS];
+
 async function csvHeader(reader: Sql, file: RawFile): Promise<string[]> {
   if (file.size === 0) return [];
-  let rows;
-  try {
-    rows = await reader.all(
-      `SELECT * FROM read_csv(${lit(file.absPath)}, header=false, ${CSV_DIALECT}, columns=${varcharColumns(MAX_COLUMNS)},
-         null_padding=true, strict_mode=false, parallel=false) LIMIT 1`,
-    );
-  } catch (err) {
-    throw invalidData(`${file.key}: cannot read the header row: ${firstLine(err)}`);
+  for (const probe of HEADER_PROBE_COLUMNS) {
+    let rows;
+    try {
+      rows = await reader.all(
+        `SELECT * FROM read_csv(${lit(file.absPath)}, header=false, ${CSV_DIALECT}, columns=${varcharColumns(probe)},
+           null_padding=true, strict_mode=false, parallel=false) LIMIT 1`,
+      );
+    } catch (err) {
+      throw invalidData(`${file.key}: cannot read the header row: ${firstLine(err)}`);
+    }
+    if (rows.length === 0) return [];
+    const cells = Array.from({ length: probe }, (_, i) => rows[0][`c${i}`] as string | null);
+    let width = cells.length;
+    while (width > 0 && (cells[width - 1] === null || cells[width - 1] === '')) width--;
+    // A full probe may have cut the header short: read it again, wider.
+    if (width < probe) return normaliseHeader(cells.slice(0, width));
   }
-  if (rows.length === 0) return [];
-  const cells = Array.from({ length: MAX_COLUMNS }, (_, i) => rows[0][`c${i}`] as string | null);
-  let width = cells.length;
-  while (width > 0 && (cells[width - 1] === null || cells[width - 1] === '')) width--;
-  if (width === MAX_COLUMNS) throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
-  return normaliseHeader(cells.slice(0, width));
+  throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
 }
 
 /**
@@ -219,16 +225,31 @@ export async function recordCatalog(
         ]);
       }
     }
-    for (const entity of ENTITIES) {
-      const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
-      await db.run(`CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`);
-    }
+    for (const entity of ENTITIES) await refreshBronzeView(db, lakeRoot, entity);
     await db.run('COMMIT');
   } catch (err) {
     await db.run('ROLLBACK');
     throw err;
   }
   return tables;
+}
+
+/**
+ * (Re)creates the view `bronze.<entity>` over every batch's Parquet when its columns would change.
+ * The glob is expanded whenever the view is read, so a new batch needs no new view; creating one
+ * reads every part's schema (union_by_name), which grows with the lake, so it is done only when the
+ * view is missing or an `extra` column (a source with columns beyond the contract) came or went.
+ */
+async function refreshBronzeView(db: Sql, lakeRoot: string, entity: Entity): Promise<void> {
+  const contract = columnNames(entity);
+  const headers = await db.all('SELECT DISTINCT unnest(header) AS h FROM bronze.sources WHERE entity = $1', [entity]);
+  const wantsExtra = headers.some((r) => r.h && !contract.includes(String(r.h)));
+  const columns = (await db.all(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'bronze' AND table_name = $1`, [entity])).map((r) =>
+    String(r.column_name),
+  );
+  if (columns.length > 0 && columns.includes('extra') === wantsExtra) return;
+  const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
+  await db.run(`CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`);
 }
 
 export interface SourceInfo {

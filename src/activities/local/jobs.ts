@@ -64,6 +64,8 @@ interface Live {
   progress: number;
   metrics: Record<string, number>;
   done: Promise<void>;
+  /** What the job file last said, so an unchanged job (one waiting its turn) is rewritten rarely. */
+  written: { at: number; progress: number; metrics: string };
 }
 
 /** Instances alive in this process: a job owned by one that is gone was lost, whatever its heartbeat. */
@@ -199,7 +201,7 @@ export class JobStore {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { record: this.require<R>(id, label), existed: true };
       throw err;
     }
-    const live: Live = { cancelled: false, active: false, progress: 0, metrics: {}, done: Promise.resolve() };
+    const live: Live = { cancelled: false, active: false, progress: 0, metrics: {}, done: Promise.resolve(), written: { at: Date.now(), progress: 0, metrics: '{}' } };
     this.live.set(id, live);
     const beat = setInterval(() => this.beat(id, live), this.options.heartbeatMs);
     beat.unref();
@@ -239,6 +241,12 @@ export class JobStore {
   }
 
   private beat(id: string, live: Live): void {
+    // A backfill queues hundreds of jobs behind the write turn: rewriting each one's file every beat
+    // cost more than the work. Unchanged, a file is refreshed well inside the staleness window.
+    const metrics = JSON.stringify(live.metrics);
+    const unchanged = live.progress === live.written.progress && metrics === live.written.metrics;
+    if (unchanged && Date.now() - live.written.at < this.options.staleAfterMs / 4) return;
+    live.written = { at: Date.now(), progress: live.progress, metrics };
     const record = this.read(id);
     if (!record || record.state !== 'RUNNING') return;
     this.write({ ...record, heartbeatAt: new Date().toISOString(), metrics: { ...record.metrics, ...live.metrics, progress: live.progress } });

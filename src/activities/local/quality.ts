@@ -18,7 +18,7 @@ import type { Lake } from './lake';
 import type { Sql } from './warehouse';
 import { listLit } from './warehouse';
 import { keyColumn, present, rawHash, reasonExpr, requiredColumns, typedColumns } from './rules';
-import { knownKeysSql } from './references';
+import { knownKeysSql, syncDimensionKeys } from './references';
 
 export const QUALITY_COLUMNS: ResultPage['columns'] = [
   { name: 'entity', type: 'varchar' },
@@ -66,9 +66,11 @@ async function measureEntity(db: Sql, lake: Lake, entity: Entity, runDate: strin
     { entity, check: 'key_uniqueness', value: n === 0 ? 0 : 1 - Number(base.conflicts) / n },
   ];
   if (entity === 'orders') {
+    await syncDimensionKeys(db, lake, 'customers');
+    await syncDimensionKeys(db, lake, 'products');
     const ref = await db.one(`
-      WITH kc AS (SELECT k FROM q_customers WHERE valid UNION ${knownKeysSql(lake, 'customers', runDate)}),
-           kp AS (SELECT k FROM q_products WHERE valid UNION ${knownKeysSql(lake, 'products', runDate)})
+      WITH kc AS (SELECT k FROM q_customers WHERE valid UNION ${knownKeysSql('customers', runDate)}),
+           kp AS (SELECT k FROM q_products WHERE valid UNION ${knownKeysSql('products', runDate)})
       SELECT count(*) AS consistent
       FROM (SELECT TRY_CAST(customer_id AS BIGINT) AS c, TRY_CAST(product_id AS BIGINT) AS p FROM ${bronzeRelation(files)})
       WHERE c IN (SELECT k FROM kc) AND p IN (SELECT k FROM kp)`);

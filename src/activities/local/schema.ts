@@ -34,6 +34,20 @@ CREATE TABLE IF NOT EXISTS bronze.sources (
   row_count BIGINT NOT NULL
 );
 
+-- An index of the gold dimensions' keys by batch (rebuilt from the Parquet when it is missing or
+-- stale), so checking an order's references does not read every earlier batch's files.
+CREATE TABLE IF NOT EXISTS bronze.dimension_keys (
+  entity VARCHAR NOT NULL,
+  batch_date DATE NOT NULL,
+  k BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS bronze.dimension_key_batches (
+  entity VARCHAR NOT NULL,
+  batch_date DATE NOT NULL,
+  signature VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS analytics.quality_reports (
   run_date DATE NOT NULL,
   entity VARCHAR NOT NULL,

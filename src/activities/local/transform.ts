@@ -18,7 +18,7 @@ import type { SourceInfo } from './catalog';
 import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
 import { columnNames, rawHash, reasonExpr, typedAsContract, typedColumns } from './rules';
-import { knownKeysSql } from './references';
+import { knownKeysSql, syncDimensionKeys } from './references';
 import { dailySalesSelect } from './sales';
 import { bronzeFiles, bronzeRelation } from './quality';
 import type { Sql } from './warehouse';
@@ -98,8 +98,9 @@ async function checkReferences(db: Sql, lake: Lake, runDate: string): Promise<vo
     ['products', 'product_id', 'unknown_product'],
   ] as const;
   for (const [entity, key, reason] of refs) {
+    await syncDimensionKeys(db, lake, entity);
     await db.run(`CREATE OR REPLACE TEMP TABLE known_${entity} AS
-      SELECT DISTINCT k FROM (SELECT ${key} AS k FROM chk_${entity} WHERE reason IS NULL UNION ALL ${knownKeysSql(lake, entity, runDate)}) WHERE k IS NOT NULL`);
+      SELECT DISTINCT k FROM (SELECT ${key} AS k FROM chk_${entity} WHERE reason IS NULL UNION ALL ${knownKeysSql(entity, runDate)}) WHERE k IS NOT NULL`);
     await db.run(`UPDATE chk_orders SET reason = '${reason}' WHERE reason IS NULL AND ${key} NOT IN (SELECT k FROM known_${entity})`);
     await db.run(`DROP TABLE known_${entity}`);
   }
