@@ -28,7 +28,8 @@ function cli(...args: string[]) {
 beforeAll(async () => {
   server = await startTestDevServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
-  const { FORCE_COLOR: _ignored, ...inherited } = process.env;
+  const inherited = { ...process.env };
+  delete inherited.FORCE_COLOR;
   env = {
     ...inherited,
     NO_COLOR: '1',
