@@ -16,9 +16,10 @@ workflow, not Glue, decides what to process), so one file runs unchanged on Glue
 Spark has no .xlsx reader without a plugin jar; workbooks are small, so the driver parses them with
 openpyxl (add `--additional-python-modules openpyxl==3.1.5` to the Glue job) and hands Spark the rows.
 
-Unknown customers/products are judged against the dimension after this batch's rows are applied. The
-warehouse copy of a dimension is the union of every batch this job has written to
-<processed>/gold/dim_*/, so the job reads the keys of all other batch_date folders plus this batch.
+Unknown customers/products are judged against the dimension after this batch's rows are applied: this
+batch's keys plus those of every EARLIER batch_date folder under <processed>/gold/dim_*/ (the local
+backend's rule too). Earlier only, so rerunning an old date after newer ones gives the result of its
+first run, as the idempotency rule asks, instead of accepting orders for customers that came later.
 """
 
 from __future__ import annotations
@@ -357,9 +358,9 @@ def check_entity(raw: DataFrame, entity: str) -> tuple[DataFrame, DataFrame]:
 
 
 def known_keys(spark: SparkSession, processed_path: str, table: str, key: str, run_date: str) -> DataFrame | None:
-    """Keys of a dimension written by every other batch (the warehouse's copy, see module doc)."""
+    """Keys of a dimension written by every earlier batch (see module doc); ISO dates sort as text."""
     root = f"{processed_path.rstrip('/')}/gold/{table}"
-    folders = [p for name, p, is_dir in list_dir(spark, root) if is_dir and name.startswith("batch_date=") and name != f"batch_date={run_date}"]
+    folders = [p for name, p, is_dir in list_dir(spark, root) if is_dir and name.startswith("batch_date=") and name < f"batch_date={run_date}"]
     if not folders:
         return None
     return spark.read.parquet(*folders).select(F.col(key).cast("bigint").alias(key)).distinct()

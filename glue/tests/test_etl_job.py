@@ -173,6 +173,28 @@ def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, job_runs,
     assert spark.read.parquet(str(processed / "rejects" / "products" / f"batch_date={nxt}")).count() == 0
 
 
+def test_an_earlier_date_rerun_after_later_ones_does_not_see_their_dimensions(spark, job_runs, tmp_path):
+    processed = tmp_path / "processed"
+    shutil.copytree(job_runs("small")["processed"], processed)
+    raw = tmp_path / "lake"
+    before = "2025-10-26"
+    _write(raw, "customers", before, "customers.csv", "customer_id,first_name,last_name,email,join_date,city,state\n7,Ana,Ruiz,ana@example.com,2025-10-01,Reno,nv\n")
+    _write(raw, "products", before, "products.csv", "product_id,product_name,category,price\n21,Lamp,Home,30\n")
+    _write(
+        raw,
+        "orders",
+        before,
+        "orders.csv",
+        "order_id,customer_id,product_id,order_date,order_amount,quantity\n"
+        "300,7,21,2025-10-26,30,1\n"  # both from this batch
+        "301,5,21,2025-10-26,30,1\n",  # customer 5 first appears in the later 10-27 batch
+    )
+    metrics = job.run(spark, before, str(raw), str(processed))
+    assert (metrics["orders.loaded"], metrics["orders.rejected"]) == (1, 1)
+    rejects = spark.read.parquet(str(processed / "rejects" / "orders" / f"batch_date={before}")).collect()
+    assert [(r["row_number"], r["reason"]) for r in rejects] == [(3, "unknown_customer")]
+
+
 def test_a_header_without_a_required_column_names_file_and_column(spark, tmp_path):
     shutil.copytree(SMALL / "raw", tmp_path / "raw")
     _write(tmp_path, "customers", D, "zz_extra.csv", "customer_id,first_name,last_name,join_date,city,state\n9,A,B,2025-01-01,X,Y\n")
