@@ -36,7 +36,7 @@ export interface LoadResult {
 const KEYED = [
   { entity: 'customers', table: 'dim_customers', key: 'customer_id', stamp: 'last_updated' },
   { entity: 'products', table: 'dim_products', key: 'product_id', stamp: 'last_updated' },
-  { entity: 'orders', table: 'fact_orders', key: 'order_id', stamp: 'load_timestamp' },
+  { entity: 'orders', table: 'fact_orders', key: 'order_id', stamp: 'last_updated' },
 ] as const;
 
 function manifestFor(lake: Lake, runDate: string, etlRunId: string | undefined): TransformOutput {
@@ -119,7 +119,7 @@ export async function loadBatch(
     metrics['agg_daily_sales.recomputedDates'] = Number(dates.n);
 
     await exec(`DELETE FROM analytics.rejects WHERE batch_date = ${batch}`);
-    await exec(`INSERT INTO analytics.rejects (batch_date, entity, source_file, row_number, reason, raw_record, rejected_at)
+    await exec(`INSERT INTO analytics.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
       SELECT batch_date, entity, source_file, row_number, reason, raw_record, now()::TIMESTAMP FROM ${stagedRejects}`);
     const rejects = await db.one(`SELECT count(*) AS n FROM ${stagedRejects}`);
     metrics['rejects.inserted'] = Number(rejects.n);

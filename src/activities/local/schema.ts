@@ -89,7 +89,7 @@ CREATE TABLE IF NOT EXISTS analytics.fact_orders (
   quantity INTEGER NOT NULL,
   delivery_date DATE,
   batch_date DATE NOT NULL,
-  load_timestamp TIMESTAMP NOT NULL
+  last_updated TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS analytics.agg_daily_sales (
@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS analytics.rejects (
   row_number BIGINT NOT NULL,
   reason VARCHAR NOT NULL,
   raw_record VARCHAR NOT NULL,
-  rejected_at TIMESTAMP NOT NULL
+  loaded_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS analytics.load_audit (
@@ -136,16 +136,26 @@ CREATE TABLE IF NOT EXISTS analytics.load_audit (
 );
 `;
 
+/** Columns renamed to match the Redshift warehouse: a warehouse made by an older version is renamed in place. */
+const RENAMED_COLUMNS = [
+  ['fact_orders', 'load_timestamp', 'last_updated'],
+  ['rejects', 'rejected_at', 'loaded_at'],
+] as const;
+
 export async function ensureSchema(db: Sql): Promise<void> {
   await db.run(DDL);
+  for (const [table, from, to] of RENAMED_COLUMNS) {
+    const old = await db.all(`SELECT 1 FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = $1 AND column_name = $2`, [table, from]);
+    if (old.length > 0) await db.run(`ALTER TABLE analytics.${table} RENAME COLUMN ${from} TO ${to}`);
+  }
 }
 
 /** Columns that change on every run (timestamps, ids, timings): left out when comparing states. */
 export const VOLATILE_COLUMNS: Record<WarehouseTable, string[]> = {
   dim_customers: ['last_updated'],
   dim_products: ['last_updated'],
-  fact_orders: ['load_timestamp'],
+  fact_orders: ['last_updated'],
   agg_daily_sales: ['last_updated'],
-  rejects: ['rejected_at'],
+  rejects: ['loaded_at'],
   load_audit: ['etl_run_id', 'statement_id', 'workflow_id', 'transform_ms', 'load_ms', 'loaded_at'],
 };
