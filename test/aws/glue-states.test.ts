@@ -4,6 +4,7 @@
  */
 import { BatchStopJobRunCommand, GetCrawlerCommand, GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
 import { ApplicationFailure } from '@temporalio/common';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsActivities } from '../../src/activities/aws';
@@ -35,6 +36,22 @@ describe('Glue job run states', () => {
     expect(s.message).toBe('Glue job ecommerce-etl-job run jr_1 ended FAILED: AnalysisException: Path does not exist: s3://b/raw (logs: /aws-glue/jobs/jr_1)');
     expect(s.metrics).toEqual({ dpuSeconds: 120, durationMs: 60_000 });
     expect(s.consoleUrl).toBe('https://eu-west-1.console.aws.amazon.com/gluestudio/home?region=eu-west-1#/job/ecommerce-etl-job/run/jr_1');
+  });
+
+  it('adds the last lines of the run\'s error log when the worker can read them', async () => {
+    mock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_2', JobRunState: 'FAILED', ErrorMessage: 'An error occurred while calling o91.parquet', LogGroupName: '/aws-glue/jobs' } });
+    const logs = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const logsMock = mockClient(logs);
+    logsMock.on(GetLogEventsCommand, { logGroupName: '/aws-glue/jobs/error', logStreamName: 'jr_2' }).resolves({
+      events: [{ message: 'Traceback (most recent call last):\n' }, { message: '' }, { message: 'OSError: disk full' }],
+    });
+    const withLogs = createAwsActivities(config, { webUiUrl: '', local, clients: { glue, logs } as unknown as AwsClients });
+    const s = await withLogs.getEtlRunState({ run, etlRunId: 'jr_2' });
+    expect(s.message).toBe(
+      'Glue job ecommerce-etl-job run jr_2 ended FAILED: An error occurred while calling o91.parquet\n' +
+        'last 2 line(s) of /aws-glue/jobs/error/jr_2:\n  Traceback (most recent call last):\n  OSError: disk full',
+    );
+    logsMock.restore();
   });
 
   it('maps TIMEOUT to FAILED and STOPPED to CANCELLED, and keeps waiting through WAITING', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(__dirname, '../../src/activities/aws');
 const DEPLOY = path.resolve(__dirname, '../../deploy/aws');
 
-const SERVICE: Record<string, string> = { s3: 's3', glue: 'glue', athena: 'athena', 'redshift-data': 'redshift-data', sns: 'sns' };
+const SERVICE: Record<string, string> = { s3: 's3', glue: 'glue', athena: 'athena', 'redshift-data': 'redshift-data', sns: 'sns', 'cloudwatch-logs': 'logs' };
 /** S3 API operations whose IAM action has another name. */
 const S3_ACTION: Record<string, string> = { ListObjectsV2: 'ListBucket', HeadBucket: 'ListBucket', HeadObject: 'GetObject' };
 

@@ -5,6 +5,7 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, CreateTableCommand, ListCrawlsCommand } from '@aws-sdk/client-glue';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
 import type { Notice, RunRef } from '../../src/activities/types';
 import type { AwsConfig } from '../../src/config';
+import { glueRunErrorTail, tailLogStream } from '../../src/activities/aws/logs';
 import { pageToRecords, toQualityResults } from '../../src/shared/results';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
@@ -313,5 +315,26 @@ describe('SNS', () => {
     );
     expect((err as ApplicationFailure).type).toBe('MissingResource');
     expect(err.message).toContain('missing-topic');
+  });
+});
+
+describe('CloudWatch Logs tail of a failed Glue run', () => {
+  it("reads the last lines of the run's error stream, and falls back to naming it when it cannot", async () => {
+    const group = '/aws-glue/jobs/error';
+    await clients.logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+    await clients.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 'jr_9' }));
+    const start = Date.now() - 60_000;
+    const lines = Array.from({ length: 14 }, (_, i) => `line ${i + 1}`);
+    lines[12] = 'pyspark.errors.exceptions.captured.AnalysisException: [PATH_NOT_FOUND] Path does not exist: s3://b/raw';
+    await clients.logs.send(
+      new PutLogEventsCommand({ logGroupName: group, logStreamName: 'jr_9', logEvents: lines.map((message, i) => ({ timestamp: start + i, message })) }),
+    );
+
+    const tail = await tailLogStream(clients.logs, group, 'jr_9', 10);
+    expect(tail?.lines).toEqual(lines.slice(4));
+    const text = await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_9', 3);
+    expect(text).toBe(`\nlast 3 line(s) of ${group}/jr_9:\n  line 12\n  ${lines[12]}\n  line 14`);
+    // No such stream (the run never started its driver): the message only says where to look.
+    expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_missing')).toBe(` (logs: ${group}/jr_missing)`);
   });
 });

@@ -1,5 +1,6 @@
 /** One set of AWS SDK clients per worker, built from the validated configuration. */
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +13,8 @@ export interface AwsClients {
   athena: AthenaClient;
   redshiftData: RedshiftDataClient;
   sns: SNSClient;
+  /** Only to read the tail of a failed Glue run's log. */
+  logs: CloudWatchLogsClient;
 }
 
 export function createAwsClients(config: AwsConfig): AwsClients {
@@ -24,6 +27,7 @@ export function createAwsClients(config: AwsConfig): AwsClients {
     athena: new AthenaClient(common),
     redshiftData: new RedshiftDataClient(common),
     sns: new SNSClient(common),
+    logs: new CloudWatchLogsClient(common),
   };
 }
 

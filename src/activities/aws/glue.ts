@@ -9,12 +9,14 @@ import {
   StartJobRunCommand,
 } from '@aws-sdk/client-glue';
 import type { GlueClient, JobRun, Table } from '@aws-sdk/client-glue';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsConfig } from '../../config';
 import { ENTITIES } from '../../shared/contract';
 import type { CatalogedTable, CrawlHandle, CrawlStatus, EtlRunHandle, EtlRunStatus, JobState, RunRef } from '../types';
 import { awsCall, awsErrorName } from './aws-errors';
 import { consoleLinks } from './console-links';
 import { lakePaths } from './lake-paths';
+import { glueRunErrorTail } from './logs';
 import { runKey } from './tokens';
 
 /** The job argument that ties a Glue job run to the workflow stage attempt that started it. */
@@ -146,7 +148,7 @@ function jobState(glueState: string | undefined): JobState {
   }
 }
 
-export async function getEtlRun(glue: GlueClient, config: AwsConfig, runId: string): Promise<{ status: EtlRunStatus; run: JobRun }> {
+export async function getEtlRun(glue: GlueClient, config: AwsConfig, runId: string, logs?: CloudWatchLogsClient): Promise<{ status: EtlRunStatus; run: JobRun }> {
   const out = await awsCall(`Glue job ${config.glueJob} run ${runId}`, 'GetJobRun', () =>
     glue.send(new GetJobRunCommand({ JobName: config.glueJob, RunId: runId, PredecessorsIncluded: false })),
   );
@@ -158,8 +160,8 @@ export async function getEtlRun(glue: GlueClient, config: AwsConfig, runId: stri
   if (r.ExecutionTime) metrics.durationMs = r.ExecutionTime * 1000;
   const status: EtlRunStatus = { state, metrics, consoleUrl: consoleLinks.glueJobRun(config.region, config.glueJob, runId) };
   if (state !== 'RUNNING' && state !== 'SUCCEEDED') {
-    const logs = r.LogGroupName ? ` (logs: ${r.LogGroupName}/${runId})` : '';
-    status.message = `Glue job ${config.glueJob} run ${runId} ended ${r.JobRunState}: ${r.ErrorMessage ?? 'no error message'}${logs}`;
+    const where = logs ? await glueRunErrorTail(logs, r.LogGroupName, runId) : r.LogGroupName ? ` (logs: ${r.LogGroupName}/${runId})` : '';
+    status.message = `Glue job ${config.glueJob} run ${runId} ended ${r.JobRunState}: ${r.ErrorMessage ?? 'no error message'}${where}`;
   }
   return { status, run: r };
 }

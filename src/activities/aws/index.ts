@@ -44,7 +44,7 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
 
     startEtlRun: ({ run }) => glue.startEtlRun(clients.glue, config, run),
     async getEtlRunState({ run, etlRunId }) {
-      const { status } = await glue.getEtlRun(clients.glue, config, etlRunId);
+      const { status } = await glue.getEtlRun(clients.glue, config, etlRunId, clients.logs);
       if (status.state !== 'SUCCEEDED') return status;
       const produced = await readEtlMetrics(clients.s3, config, run.runDate);
       return { ...status, metrics: { ...produced, ...status.metrics } };

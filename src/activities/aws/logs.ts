@@ -1,0 +1,38 @@
+/**
+ * The last lines a Glue job run wrote to its error log, for the failure message an operator reads in
+ * the status, the notice and the Web UI. Best effort: a log that is missing, not yet flushed or not
+ * readable with the worker's permissions leaves the message as it was, it never fails the state read.
+ */
+import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+
+/** Glue writes a run's driver errors to `<LogGroupName>/error`, one stream named after the run id. */
+export const GLUE_DEFAULT_LOG_GROUP = '/aws-glue/jobs';
+
+export interface LogTail {
+  group: string;
+  stream: string;
+  lines: string[];
+}
+
+/** Up to `limit` trailing non-blank lines of one stream; undefined when they cannot be read. */
+export async function tailLogStream(logs: CloudWatchLogsClient, group: string, stream: string, limit = 10): Promise<LogTail | undefined> {
+  try {
+    const out = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, limit, startFromHead: false }));
+    const lines = (out.events ?? [])
+      .map((e) => (e.message ?? '').trimEnd())
+      .filter((l) => l.trim() !== '')
+      .slice(-limit);
+    return { group, stream, lines };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error-log tail of a Glue job run, formatted to append to its failure message. */
+export async function glueRunErrorTail(logs: CloudWatchLogsClient, logGroupName: string | undefined, runId: string, limit = 10): Promise<string> {
+  const group = `${logGroupName ?? GLUE_DEFAULT_LOG_GROUP}/error`;
+  const tail = await tailLogStream(logs, group, runId, limit);
+  if (!tail || tail.lines.length === 0) return ` (logs: ${group}/${runId})`;
+  return `\nlast ${tail.lines.length} line(s) of ${group}/${runId}:\n${tail.lines.map((l) => `  ${l}`).join('\n')}`;
+}
