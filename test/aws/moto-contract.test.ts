@@ -274,7 +274,7 @@ describe('SNS', () => {
       const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
       await clients.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }));
 
-      const withTopic = createAwsActivities({ ...config, snsTopicArn: TopicArn }, { webUiUrl: '', local, clients });
+      const withTopic = createAwsActivities({ ...config, snsTopicArn: TopicArn }, { webUiUrl: 'http://127.0.0.1:8233', local, clients });
       const notice: Notice = {
         key: 'daily-2025-10-27/transform/failed',
         kind: 'stage_failed',
@@ -299,7 +299,9 @@ describe('SNS', () => {
       expect(envelope.Subject.length).toBeLessThanOrEqual(100);
       expect(envelope.Subject).toMatch(/^Pipeline 2025-10-27: transform failed - Glue job needs you x+\.\.\.$/);
       expect(envelope.Message).toContain('Glue job ecommerce-etl-job run jr_1 ended FAILED: boom');
-      expect(envelope.Message).toContain('transform: failed (2 attempts) - boom');
+      expect(envelope.Message).toMatch(/transform\s+failed\s+-, 2 attempts - boom/);
+      // The same body as every other channel, with the run's page in the Web UI.
+      expect(envelope.Message).toContain('http://127.0.0.1:8233/namespaces/default/workflows/daily-2025-10-27/r-1/history');
       expect(envelope.MessageAttributes.status?.Value).toBe('stage_failed');
       expect(envelope.MessageAttributes.run_date?.Value).toBe('2025-10-27');
     } finally {

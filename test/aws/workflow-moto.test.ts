@@ -159,7 +159,8 @@ describe('dailyPipeline with the aws backend against moto', () => {
     expect(envelope.MessageAttributes.run_date?.Value).toBe(RUN_DATE);
     expect(envelope.MessageAttributes.workflow_id?.Value).toBe(pipelineWorkflowId(RUN_DATE));
     expect(envelope.Message).toContain(`run date: ${RUN_DATE}`);
-    expect(envelope.Message).toMatch(/transform: succeeded .*orders\.loaded=4/);
-    expect(envelope.Message).toContain('pass orders.referential_consistency = 1 (threshold 0.99)');
+    expect(envelope.Message).toMatch(/transform\s+succeeded\s+.*orders \d+ read \/ 4 loaded/);
+    expect(envelope.Message).toMatch(/quality gate: (\d+)\/\1 checks passed/);
+    expect(envelope.Message).toContain(`http://127.0.0.1:8233/namespaces/${temporal.namespace}/workflows/${pipelineWorkflowId(RUN_DATE)}/`);
   });
 });

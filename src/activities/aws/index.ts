@@ -57,7 +57,7 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
     cancelStatement: ({ statementId }) => redshift.cancelStatement(clients.redshiftData, statementId),
 
     async publishNotification(notice) {
-      if (config.snsTopicArn) return publishNotice(clients.sns, config.snsTopicArn, notice);
+      if (config.snsTopicArn) return publishNotice(clients.sns, config.snsTopicArn, notice, options.webUiUrl);
       // Without a topic, notices still reach the operator through the local channels.
       localNotifier ??= createLocalNotifier(options.local, { webUiUrl: options.webUiUrl });
       return localNotifier.publishNotification(notice);

@@ -4,7 +4,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Notice, PublishResult } from '../types';
 import { awsCall } from './aws-errors';
-import { formatNoticeText } from './notice-format';
+import { formatNoticeText } from '../notify/format';
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 export function snsSubject(subject: string): string {
@@ -22,14 +22,15 @@ export function snsSubject(subject: string): string {
   return s.length <= 100 ? s : `${s.slice(0, 97)}...`;
 }
 
-export async function publishNotice(sns: SNSClient, topicArn: string, notice: Notice): Promise<PublishResult> {
+/** The body is the same text every channel sends, with the run's Web UI link. */
+export async function publishNotice(sns: SNSClient, topicArn: string, notice: Notice, webUiUrl: string): Promise<PublishResult> {
   const fifo = topicArn.endsWith('.fifo');
   const out = await awsCall(`SNS topic ${topicArn}`, 'Publish', () =>
     sns.send(
       new PublishCommand({
         TopicArn: topicArn,
         Subject: snsSubject(notice.subject),
-        Message: formatNoticeText(notice),
+        Message: formatNoticeText(notice, webUiUrl),
         MessageAttributes: {
           status: { DataType: 'String', StringValue: notice.kind },
           run_date: { DataType: 'String', StringValue: notice.runDate },
