@@ -120,6 +120,23 @@ describe('local jobs', () => {
     expect(st.message).toContain('stopped heartbeating');
   });
 
+  it('deletes the files of jobs finished long ago, never a running one', () => {
+    const dir = tempDir('jobs-prune');
+    const write = (id: string, state: JobRecord['state'], ageDays: number) => {
+      const file = path.join(dir, `${id}.json`);
+      fs.writeFileSync(file, JSON.stringify({ id, state }));
+      const when = new Date(Date.now() - ageDays * 24 * 3600_000);
+      fs.utimesSync(file, when, when);
+    };
+    write('etl-2025-01-01-old', 'SUCCEEDED', 40);
+    write('etl-2025-01-02-oldfail', 'FAILED', 40);
+    write('etl-2025-01-03-oldrun', 'RUNNING', 40);
+    write('etl-2025-02-01-recent', 'SUCCEEDED', 5);
+    const store = new JobStore({ dir, staleAfterMs: 60_000, heartbeatMs: 2_000, interrupt: () => undefined });
+    store.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(['etl-2025-01-03-oldrun.json', 'etl-2025-02-01-recent.json']);
+  });
+
   it('an unknown id is a clear, non-retryable error', async () => {
     const run = runRef(GOLDEN_DATE, 'transform', 40);
     const err = await a.getEtlRunState({ run, etlRunId: 'etl-2025-10-27-000000000000' }).catch((e: unknown) => e);

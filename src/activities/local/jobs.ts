@@ -84,7 +84,11 @@ export interface JobStoreOptions {
   heartbeatMs: number;
   /** Stops the statement of the job that is running now (a cancelled job's SQL is interrupted). */
   interrupt: () => void;
+  /** Finished jobs' files older than this are deleted when a store opens (default 30 days). */
+  keepFinishedMs?: number;
 }
+
+export const DEFAULT_KEEP_FINISHED_MS = 30 * 24 * 3600_000;
 
 export class JobStore {
   readonly instance = randomUUID();
@@ -100,6 +104,31 @@ export class JobStore {
     }
     this.owner = { pid: process.pid, host: os.hostname(), instance: this.instance };
     liveInstances.add(this.instance);
+    this.pruneFinished(options.keepFinishedMs ?? DEFAULT_KEEP_FINISHED_MS);
+  }
+
+  /**
+   * Deletes the files of jobs that finished long ago, so a daily pipeline does not grow its job
+   * folder forever. Long after any workflow could still read them (an operator waits a day at most);
+   * a RUNNING file is never touched, and the lake and warehouse are not affected.
+   */
+  pruneFinished(olderThanMs: number): number {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of fs.readdirSync(this.options.dir)) {
+      if (!name.endsWith('.json')) continue;
+      const file = path.join(this.options.dir, name);
+      try {
+        if (fs.statSync(file).mtimeMs >= cutoff) continue;
+        const record = JSON.parse(fs.readFileSync(file, 'utf8')) as JobRecord;
+        if (record.state === 'RUNNING') continue;
+        fs.rmSync(file);
+        removed++;
+      } catch {
+        // unreadable or gone meanwhile: leave it to the next pass
+      }
+    }
+    return removed;
   }
 
   /** The same RunRef (and operation) always names the same job. */
