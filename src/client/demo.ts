@@ -91,9 +91,6 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const base = loadConfig();
   if (base.backend !== 'local') throw new UserError('the demo runs the local backend; unset PIPELINE_BACKEND or set it to local');
   const date = opts.date ?? yesterdayUtc();
-  // The demo prints its own progress; the worker's JSON log lines only when something goes wrong.
-  installRuntime({ logLevel: process.env.PIPELINE_LOG_LEVEL ? base.logLevel : 'warn', destination: process.stderr });
-
   step('1. Temporal');
   const { address, uiUrl, server } = await ensureServer(base, opts);
   const config: AppConfig = { ...base, temporal: { ...base.temporal, address, webUiUrl: uiUrl } };
@@ -106,6 +103,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
 
   step('3. Worker');
+  // The demo prints its own progress; the worker's JSON log lines only when something goes wrong.
+  // Installed only now: a runtime with nothing to shut it down would keep a failed demo from exiting.
+  installRuntime({ logLevel: process.env.PIPELINE_LOG_LEVEL ? base.logLevel : 'warn', destination: process.stderr });
   const connection = await connectWorkerConnection(config.temporal);
   const startWorker = async () => {
     const w = await createPipelineWorker({ config, connection });

@@ -2,6 +2,8 @@
  * The Temporal CLI dev server (`temporal server start-dev`): a real Temporal server with the Web UI,
  * bound to 127.0.0.1, for the demo, the end-to-end tests and benchmarks.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { freePort } from './free-port';
 import { startManagedProcess } from './managed-process';
@@ -108,7 +110,11 @@ async function startOnce(cli: string, options: DevServerOptions): Promise<DevSer
   ];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-ip', HOST, '--ui-port', String(uiPort));
-  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.dbFile) {
+    // The server refuses a database file whose folder does not exist (a fresh clone has no data/).
+    fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const sa of options.searchAttributes ?? []) args.push('--search-attribute', searchAttributeArg(sa));
 
