@@ -65,12 +65,14 @@ async function ensureServer(config: AppConfig, opts: DemoOptions): Promise<{ add
     return { address: config.temporal.address, uiUrl: config.temporal.webUiUrl };
   }
   console.log('starting the Temporal dev server (the first time, this may build the temporal CLI with Go: a few minutes)...');
-  const server = await startDevServer({
-    port: opts.port ?? 7233,
-    uiPort: opts.uiPort ?? 8233,
-    dbFile: path.resolve(path.dirname(config.local.warehousePath), 'temporal.sqlite'),
-    searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
-  });
+  const dbFile = path.resolve(path.dirname(config.local.warehousePath), 'temporal.sqlite');
+  let server: DevServerHandle;
+  try {
+    server = await startDevServer({ port: opts.port ?? 7233, uiPort: opts.uiPort ?? 8233, dbFile, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] });
+  } catch (err) {
+    // One line an operator can act on (the server's own output is part of the message), not a stack.
+    throw new UserError(`could not start the Temporal dev server (history in ${dbFile}): ${(err as Error).message}`);
+  }
   console.log(`Temporal dev server at ${server.address}, Web UI ${server.uiUrl}`);
   return { address: server.address, uiUrl: server.uiUrl, server };
 }
