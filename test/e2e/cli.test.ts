@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineCliEnv, writeFastOptions } from '../support/cli-env';
 import { startTestDevServer } from '../support/temporal/dev-server';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -28,22 +29,8 @@ function cli(...args: string[]) {
 beforeAll(async () => {
   server = await startTestDevServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
-  const inherited = { ...process.env };
-  delete inherited.FORCE_COLOR;
-  env = {
-    ...inherited,
-    NO_COLOR: '1',
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: server.namespace,
-    PIPELINE_TASK_QUEUE: 'e2e-pipeline',
-    PIPELINE_LAKE_DIR: path.join(dir, 'lake'),
-    PIPELINE_WAREHOUSE_PATH: path.join(dir, 'warehouse.duckdb'),
-    PIPELINE_OUTBOX_PATH: path.join(dir, 'notifications.jsonl'),
-  };
-  fs.writeFileSync(
-    path.join(dir, 'fast.json'),
-    JSON.stringify({ stages: { awaitRawData: { pollInterval: '1 second' }, catalog: { pollInterval: '200 ms' }, validate: { pollInterval: '200 ms' }, transform: { pollInterval: '200 ms' }, load: { pollInterval: '200 ms' }, verify: { pollInterval: '200 ms' } } }),
-  );
+  env = pipelineCliEnv(server, dir, 'e2e-pipeline');
+  writeFastOptions(dir);
 });
 
 afterAll(async () => {

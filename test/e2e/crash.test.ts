@@ -22,6 +22,7 @@ import { workflowInterceptorModules } from '../../src/observability';
 import { SA_STAGE, statusQuery } from '../../src/workflows/definitions';
 import type { PipelineStatus } from '../../src/workflows/definitions';
 import { workflowsEntry } from '../../src/worker';
+import { pipelineCliEnv, writeFastOptions } from '../support/cli-env';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import { open, runDay, warehouseState } from '../local/support';
 
@@ -139,25 +140,8 @@ beforeAll(async () => {
   const bundle = path.join(dir, 'workflow-bundle.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowsEntry(), workflowInterceptorModules: workflowInterceptorModules(), logger: new DefaultLogger('WARN') });
   fs.writeFileSync(bundle, code);
-  const inherited = { ...process.env };
-  delete inherited.FORCE_COLOR;
-  env = {
-    ...inherited,
-    NO_COLOR: '1',
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: server.namespace,
-    PIPELINE_TASK_QUEUE: 'crash-pipeline',
-    PIPELINE_WORKFLOW_BUNDLE: bundle,
-    PIPELINE_LAKE_DIR: path.join(dir, 'lake'),
-    PIPELINE_WAREHOUSE_PATH: path.join(dir, 'warehouse.duckdb'),
-    PIPELINE_OUTBOX_PATH: path.join(dir, 'notifications.jsonl'),
-    PIPELINE_DUCKDB_THREADS: '2',
-  };
-  const fast = { pollInterval: '200 ms' };
-  fs.writeFileSync(
-    path.join(dir, 'fast.json'),
-    JSON.stringify({ stages: { awaitRawData: { pollInterval: '1 second' }, catalog: fast, validate: fast, transform: fast, load: fast, verify: fast } }),
-  );
+  env = pipelineCliEnv(server, dir, 'crash-pipeline', { PIPELINE_WORKFLOW_BUNDLE: bundle, PIPELINE_DUCKDB_THREADS: '2' });
+  writeFastOptions(dir);
 });
 
 afterAll(async () => {
