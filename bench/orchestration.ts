@@ -52,7 +52,8 @@ async function main(): Promise<void> {
         if (i === 0) continue;
         walls.push(wall);
         events.push(parent + child);
-        process.stdout.write(`run ${i}/${RUNS}: ${wall.toFixed(0)} ms, ${parent} + ${child} events\r`);
+        // A terminal gets one line rewritten in place; a log file gets a line per run.
+        process.stdout.write(`run ${i}/${RUNS}: ${wall.toFixed(0)} ms, ${parent} + ${child} events${process.stdout.isTTY ? '\r' : '\n'}`);
       }
     });
   } finally {
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   }
   walls.sort((a, b) => a - b);
   events.sort((a, b) => a - b);
-  console.log('');
+  if (process.stdout.isTTY) console.log('');
   console.log(`runs:                     ${RUNS}`);
   console.log(`median wall time per run: ${quantile(walls, 0.5).toFixed(0)} ms   (target <= 1000 ms)`);
   console.log(`p95 wall time per run:    ${quantile(walls, 0.95).toFixed(0)} ms`);

@@ -16,10 +16,14 @@ export const DEFAULT_CRON = '40 19 * * *';
 export const DEFAULT_TIME_ZONE = 'UTC';
 export const DEFAULT_CATCHUP_WINDOW = '1 day';
 /**
- * Prefix of the workflow ids the schedule starts; Temporal appends the scheduled time, e.g.
- * daily-pipeline-2025-10-27T19:40:00Z (manual runs are daily-pipeline-2025-10-27).
+ * Prefix of the workflow ids a schedule starts; Temporal appends the scheduled time, e.g.
+ * daily-ecommerce-pipeline-2025-10-27T19:40:00Z (manual runs are daily-pipeline-2025-10-27). It is the
+ * schedule's own id so that two schedules firing in the same second do not claim the same workflow id,
+ * which would make Temporal drop one of the two runs.
  */
-export const SCHEDULED_WORKFLOW_ID = 'daily-pipeline';
+export function scheduledWorkflowIdPrefix(scheduleId: string): string {
+  return scheduleId;
+}
 
 export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
 export type OverlapName = (typeof OVERLAP_POLICIES)[number];
@@ -83,7 +87,7 @@ export function buildScheduleOptions(s: PipelineScheduleSettings): ScheduleOptio
     action: {
       type: 'startWorkflow',
       workflowType: WORKFLOW_TYPE,
-      workflowId: SCHEDULED_WORKFLOW_ID,
+      workflowId: scheduledWorkflowIdPrefix(s.scheduleId),
       taskQueue: s.taskQueue,
       args: [scheduledInput(s.timeZone, s.options)],
       typedSearchAttributes: [{ key: SA_TRIGGER, value: 'schedule' }],
@@ -119,7 +123,7 @@ export function scheduleDifferences(current: ScheduleDescription, wanted: Pipeli
   const action = current.action;
   if (action.workflowType !== WORKFLOW_TYPE) diffs.push('workflow type');
   if (action.taskQueue !== wanted.taskQueue) diffs.push('task queue');
-  if (action.workflowId !== SCHEDULED_WORKFLOW_ID) diffs.push('workflow id');
+  if (action.workflowId !== scheduledWorkflowIdPrefix(wanted.scheduleId)) diffs.push('workflow id');
   if (stable(action.args) !== stable([scheduledInput(wanted.timeZone, wanted.options)])) diffs.push('workflow input');
   if (triggerAttribute(action.typedSearchAttributes) !== 'schedule') diffs.push('search attributes');
   return diffs;

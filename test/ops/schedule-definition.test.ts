@@ -110,6 +110,13 @@ describe('schedule options', () => {
     expect(buildScheduleOptions({ ...defaultSettings('q'), createPaused: { note: 'n' } }).state).toEqual({ paused: true, note: 'n' });
   });
 
+  it('names each schedule\'s runs after the schedule, so two schedules firing in one second do not collide', () => {
+    const a = buildScheduleOptions(defaultSettings('q'));
+    const b = buildScheduleOptions({ ...defaultSettings('q'), scheduleId: 'eu-shop' });
+    expect(a.action.workflowId).toBe('daily-ecommerce-pipeline');
+    expect(b.action.workflowId).toBe('eu-shop');
+  });
+
   it('rejects a bad time zone, overlap policy or duration with the setting named', () => {
     expect(() => buildScheduleOptions({ ...defaultSettings('q'), timeZone: 'Mars/Olympus' })).toThrow(/--time-zone: "Mars\/Olympus" is not an IANA time zone/);
     expect(parseOverlap('buffer-all')).toBe('BUFFER_ALL');

@@ -152,7 +152,7 @@ describe('pipeline schedule on the dev server', () => {
     const attrs = (await handle.describe()).typedSearchAttributes;
     expect(attrs.get(SA_RUN_DATE)).toBe(runDate);
     expect(attrs.get(SA_TRIGGER)).toBe('schedule');
-    expect(action.action.workflow.workflowId).toMatch(/^daily-pipeline-\d{4}-\d\d-\d\dT/);
+    expect(action.action.workflow.workflowId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT`));
     await deleteSchedule(client, id);
   });
 
@@ -199,15 +199,11 @@ describe('pipeline schedule on the dev server', () => {
     expect(paused.info.recentActions).toEqual([]);
     expect(await listRuns('TemporalScheduledById = "ops-every-minute-paused"')).toEqual([]);
 
-    // A trigger is an explicit request and is honoured while paused. Scheduled runs are named after
-    // their nominal second, so a trigger within the control run's second would collide with that
-    // run while it is still open: let it finish and the second pass first.
-    const controlRun = control.info.recentActions[0]!;
-    await client.workflow.getHandle(controlRun.action.workflow.workflowId).result();
-    const nextSecond = Math.floor(controlRun.scheduledAt.getTime() / 1000) * 1000 + 1000;
-    await new Promise((r) => setTimeout(r, Math.max(0, nextSecond - Date.now()) + 50));
+    // A trigger is an explicit request and is honoured while paused. Its run is named after its own
+    // schedule, so it cannot collide with the control's run even within the same second.
     const triggered = await triggerAndFindRun(client, 'ops-every-minute-paused', 'ALLOW_ALL', 90_000);
-    expect(triggered?.action.workflow.workflowId).toMatch(/^daily-pipeline-/);
+    expect(triggered?.action.workflow.workflowId).toMatch(/^ops-every-minute-paused-/);
+    await client.workflow.getHandle(triggered!.action.workflow.workflowId).result();
 
     for (const id of ['ops-every-minute-paused', 'ops-every-minute-control']) {
       await deleteSchedule(client, id);
