@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -19,7 +20,7 @@ import type { StageName } from '../shared/contract';
 import { STAGES } from '../shared/contract';
 import type { PipelineInput, PipelineResult } from './definitions';
 import { rerunStageSignal, skipStageSignal, statusQuery } from './definitions';
-import { buildNotice } from './notices';
+import { buildNotice, failureKeyText } from './notices';
 import { OperatorControl } from './operator-control';
 import { resolveOptions } from './options';
 import { RunBook } from './run-book';
@@ -28,6 +29,11 @@ import type { StageContext } from './stages';
 import { STAGE_RUNNERS, StageError } from './stages';
 
 export const FINAL_FAILURE_TYPE = 'PipelineFailed';
+/**
+ * Runs started before this patch keyed a stage-failure notice by its whole text, deadline included,
+ * so a rerun that failed the same way announced it again.
+ */
+const FAILURE_NOTICE_KEY_PATCH = 'stage-failure-notice-keyed-by-cause';
 
 function describeError(err: unknown): string {
   if ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause) {
@@ -50,17 +56,17 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
   setHandler(rerunStageSignal, (stage, reason) => control.onSignal('rerun', stage, reason));
 
   /** Publishes a notice once per outcome: the same failure after a rerun is not announced twice. */
-  async function notify(kind: NoticeKind, detail: string, keyParts: string[]): Promise<void> {
-    const notice = buildNotice(book, kind, detail, keyParts);
+  async function notify(kind: NoticeKind, detail: string, keyParts: string[], keyText?: string): Promise<void> {
+    const notice = buildNotice(book, kind, detail, keyParts, keyText);
     if (book.status.noticesSent.includes(notice.key)) return;
     await notifier.publishNotification.executeWithOptions({ summary: `${kind} notice` }, [notice]);
     book.status.noticesSent.push(notice.key);
   }
 
   /** Failure notices must not take the run down with them when the channel itself is broken. */
-  async function notifyBestEffort(kind: NoticeKind, detail: string, keyParts: string[]): Promise<void> {
+  async function notifyBestEffort(kind: NoticeKind, detail: string, keyParts: string[], keyText?: string): Promise<void> {
     try {
-      await notify(kind, detail, keyParts);
+      await notify(kind, detail, keyParts, keyText);
     } catch (err) {
       if (isCancellation(err)) throw err;
       log.error(`could not publish ${kind} notice`, { error: describeError(err) });
@@ -154,7 +160,9 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
     const until = new Date(new Date().getTime() + msToNumber(options.operatorWait)).toISOString();
     book.setRunState('awaiting_operator', until);
     control.awaiting = stage;
-    await notifyBestEffort(kind, `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`, [stage, 'failed']);
+    const detail = `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`;
+    const keyText = patched(FAILURE_NOTICE_KEY_PATCH) ? failureKeyText(message) : detail;
+    await notifyBestEffort(kind, detail, [stage, 'failed'], keyText);
     try {
       const acted = await condition(() => control.decision !== undefined, options.operatorWait);
       if (acted) return control.takeDecision()!;

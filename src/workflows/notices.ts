@@ -19,6 +19,14 @@ function fingerprint(text: string): string {
   return (h >>> 0).toString(36);
 }
 
+/**
+ * The part of a failure message that says what went wrong. Tokens with digits (job run ids, row
+ * numbers, times) differ from one attempt to the next of the same failure, so they are left out.
+ */
+export function failureKeyText(message: string): string {
+  return message.replace(/[\w:./-]*\d[\w:./-]*/g, '#');
+}
+
 export function stageSummaries(book: RunBook): StageSummary[] {
   return book.status.stages.map((s) => ({
     stage: s.stage,
@@ -30,13 +38,14 @@ export function stageSummaries(book: RunBook): StageSummary[] {
   }));
 }
 
-export function buildNotice(book: RunBook, kind: NoticeKind, detail: string, keyParts: string[]): Notice {
+/** `keyText` decides, with the kind and key parts, whether two notices are the same one (default: the detail). */
+export function buildNotice(book: RunBook, kind: NoticeKind, detail: string, keyParts: string[], keyText = detail): Notice {
   const info = workflowInfo();
   const runDate = book.status.runDate;
   const lines = [`Daily e-commerce pipeline for ${runDate}: ${SUBJECTS[kind]}.`];
   if (detail) lines.push(detail);
   return {
-    key: [info.workflowId, info.firstExecutionRunId, kind, ...keyParts, fingerprint(detail)].join('/'),
+    key: [info.workflowId, info.firstExecutionRunId, kind, ...keyParts, fingerprint(keyText)].join('/'),
     kind,
     runDate,
     workflowId: info.workflowId,

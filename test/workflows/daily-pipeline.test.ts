@@ -203,6 +203,38 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(attempts).toEqual([1, 2]);
   });
 
+  it('a rerun that fails the same way is not announced again; a different failure is', async () => {
+    const backend = await scenario(
+      {
+        jobs: {
+          etl: [
+            { end: 'FAILED', message: 'executor 3 lost: out of memory' },
+            { end: 'FAILED', message: 'executor 7 lost: out of memory' },
+            { end: 'FAILED', message: 'disk full' },
+            { runningReads: 1 },
+          ],
+        },
+      },
+      { runDate: '2025-10-29' },
+      async ({ handle }) => {
+        for (const attempt of [1, 2, 3]) {
+          await waitForStatus(
+            handle,
+            (s) => s.state === 'awaiting_operator' && s.stages.find((x) => x.stage === 'transform')!.attempts === attempt,
+            `transform attempt ${attempt} to fail`,
+          );
+          await handle.signal(rerunStageSignal, 'transform', `try ${attempt + 1}`);
+        }
+        expect((await handle.result()).state).toBe('succeeded');
+      },
+      'repeated-failure',
+    );
+    expect(backend.notices.map((n) => n.kind)).toEqual(['stage_failed', 'stage_failed', 'succeeded']);
+    expect(backend.notices[0]!.text).toMatch(/executor 3 lost: out of memory/);
+    expect(backend.notices[1]!.text).toMatch(/disk full/);
+    expect(backend.count('startEtlRun')).toBe(4);
+  });
+
   it('skipStage on a waiting failed stage moves on to the next stage', async () => {
     const backend = await scenario(
       { verifyRows: { orders: 39 } },
