@@ -179,6 +179,22 @@ describe('local notifier', () => {
 });
 
 describe('notice text', () => {
+  it('shows what each stage cost where the backend reports it (DPU-seconds, bytes scanned, rows affected)', () => {
+    const text = formatNoticeText(
+      notice({
+        stages: [
+          { stage: 'validate', state: 'succeeded', attempts: 1, durationMs: 4_000, metrics: { bytesScanned: 3_456_789 } },
+          { stage: 'transform', state: 'succeeded', attempts: 1, durationMs: 90_000, metrics: { 'orders.loaded': 993, dpuSeconds: 1234.5 } },
+          { stage: 'load', state: 'succeeded', attempts: 1, durationMs: 8_000, metrics: { rowsAffected: 1200 } },
+        ],
+      }),
+      'http://ui:8233',
+    );
+    expect(text).toMatch(/validate .* 3\.5 MB scanned/);
+    expect(text).toMatch(/transform .* orders 993 loaded; 1,234\.5 DPU-seconds/);
+    expect(text).toMatch(/load .* 1,200 rows affected/);
+  });
+
   it('lists failed quality checks and stage messages, and encodes the run link', () => {
     const text = formatNoticeText(
       notice({

@@ -55,9 +55,29 @@ export function keyCounts(metrics: Record<string, number> | undefined): string {
   return parts.join('; ');
 }
 
+function bytes(v: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** What the backend bills the stage by: "12.5 DPU-seconds; 3.4 MB scanned; 1,200 rows affected". */
+export function costFigures(metrics: Record<string, number> | undefined): string {
+  if (!metrics) return '';
+  const parts: string[] = [];
+  if (metrics.dpuSeconds !== undefined) parts.push(`${count(metrics.dpuSeconds)} DPU-seconds`);
+  if (metrics.bytesScanned !== undefined) parts.push(`${bytes(metrics.bytesScanned)} scanned`);
+  if (metrics.rowsAffected !== undefined) parts.push(`${count(metrics.rowsAffected)} rows affected`);
+  return parts.join('; ');
+}
+
 function stageLine(s: StageSummary): string {
   const attempts = s.attempts > 1 ? `, ${s.attempts} attempts` : '';
-  const counts = keyCounts(s.metrics);
+  const counts = [keyCounts(s.metrics), costFigures(s.metrics)].filter(Boolean).join('; ');
   const message = s.message && s.state !== 'succeeded' ? ` - ${s.message}` : '';
   return `  ${s.stage.padEnd(13)} ${s.state.padEnd(10)} ${formatDuration(s.durationMs).padStart(9)}${attempts}${counts ? `  ${counts}` : ''}${message}`;
 }
