@@ -18,6 +18,12 @@ import type { QualityResult, QualityThresholds } from '../shared/quality';
 export interface RunRef {
   runDate: string; // YYYY-MM-DD
   workflowId: string;
+  /**
+   * The workflow execution (its first run id): a second `pipeline run` of the same date reuses the
+   * workflow id, and must start its own work rather than reattach to the previous run's. Absent only
+   * in refs scheduled by workers that predate it.
+   */
+  executionId?: string;
   stage: StageName;
   stageAttempt: number; // 1-based
 }
@@ -127,7 +133,13 @@ export interface StartEtlRunInput {
 }
 
 export interface EtlRunHandle {
+  /** Empty when `busy` is set. */
   etlRunId: string;
+  /**
+   * Nothing was started because the backend is at its concurrency limit (Glue's MaxConcurrentRuns,
+   * common during a backfill): the workflow waits with a timer and asks again, within the stage's timeout.
+   */
+  busy?: string;
 }
 
 export interface EtlRunRef {

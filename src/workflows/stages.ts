@@ -5,7 +5,7 @@
  */
 import { msToNumber } from '@temporalio/common';
 import { CancellationScope, executeChild, log, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { JobStatus, PipelineActivities, RunRef } from '../activities/types';
+import type { EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
 import { pageToRecords, toQualityResults, toVerifyRows, verifyProblems } from '../shared/results';
@@ -51,7 +51,8 @@ function activitiesFor(o: StageOptions): Acts {
 const STATE_READS: ReadonlySet<string | symbol> = new Set(['getCrawlState', 'getQueryState', 'getEtlRunState', 'getStatementState']);
 
 function refOf(ctx: StageContext, stage: StageName): RunRef {
-  return { runDate: ctx.book.status.runDate, workflowId: workflowInfo().workflowId, stage, stageAttempt: ctx.book.stage(stage).attempts };
+  const info = workflowInfo();
+  return { runDate: ctx.book.status.runDate, workflowId: info.workflowId, executionId: info.firstExecutionRunId, stage, stageAttempt: ctx.book.stage(stage).attempts };
 }
 
 /** Starting calls are not cancellable: we must learn the id of what we started so we can stop it. */
@@ -218,12 +219,32 @@ async function withAutoRestart(
   }
 }
 
+/**
+ * Starts an ETL run, waiting with durable timers while the backend says every slot is taken (a
+ * backfill filling Glue's concurrent-runs limit); gives up at the stage's timeout.
+ */
+async function startWhenFree(s: StageStatus, o: StageOptions, start: () => Promise<EtlRunHandle>): Promise<EtlRunHandle> {
+  const began = nowMs();
+  const timeoutMs = msToNumber(o.timeout);
+  let h = await start();
+  while (h.busy) {
+    s.message = h.busy;
+    s.metrics.busyStarts = (s.metrics.busyStarts ?? 0) + 1;
+    const waited = nowMs() - began;
+    if (waited >= timeoutMs) throw new StageError(`could not start within ${o.timeout}: ${h.busy}`);
+    await sleep(Math.max(1, Math.min(msToNumber(o.pollInterval), timeoutMs - waited)));
+    h = await start();
+  }
+  if (s.metrics.busyStarts !== undefined) s.message = undefined;
+  return h;
+}
+
 async function transform(ctx: StageContext, s: StageStatus): Promise<void> {
   const o = ctx.options.stages.transform;
   const a = activitiesFor(o);
   const st = await withAutoRestart(ctx, 'transform', s, async () => {
     const run = refOf(ctx, 'transform');
-    const h = await startUncancellable(() => a.startEtlRun.executeWithOptions({ summary: `start ETL run for ${run.runDate}` }, [{ run }]));
+    const h = await startWhenFree(s, o, () => startUncancellable(() => a.startEtlRun.executeWithOptions({ summary: `start ETL run for ${run.runDate}` }, [{ run }])));
     s.externalIds.etlRunId = h.etlRunId;
     const ref = { run, etlRunId: h.etlRunId };
     const label = `ETL run ${h.etlRunId}`;

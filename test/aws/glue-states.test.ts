@@ -2,7 +2,7 @@
  * Glue replies moto cannot produce (a failed job run with its message, a failed crawl, stop errors),
  * and the error classification, as narrow unit tests.
  */
-import { BatchStopJobRunCommand, GetCrawlerCommand, GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
+import { BatchStopJobRunCommand, GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
 import { ApplicationFailure } from '@temporalio/common';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -82,6 +82,25 @@ describe('Glue job run states', () => {
     await acts.stopEtlRun({ run, etlRunId: 'jr_2' });
     await expect(acts.stopEtlRun({ run, etlRunId: 'jr_3' })).rejects.toThrow(/jr_3 failed: InternalServiceException try later/);
     expect(mock.commandCalls(BatchStopJobRunCommand)[0]!.args[0].input).toEqual({ JobName: 'ecommerce-etl-job', JobRunIds: ['jr_1'] });
+  });
+});
+
+describe('Glue job run start', () => {
+  it('at the concurrent-runs limit starts nothing and says so, so the workflow waits; other errors are classified', async () => {
+    mock.on(GetJobRunsCommand).resolves({ JobRuns: [] });
+    mock
+      .on(StartJobRunCommand)
+      .rejectsOnce(sdkError('ConcurrentRunsExceededException', 'Concurrent runs exceeded for ecommerce-etl-job', 400))
+      .resolvesOnce({ JobRunId: 'jr_9' })
+      .rejectsOnce(sdkError('EntityNotFoundException', 'Job ecommerce-etl-job not found', 400));
+    const busy = await acts.startEtlRun({ run });
+    expect(busy.etlRunId).toBe('');
+    expect(busy.busy).toMatch(/Glue job ecommerce-etl-job is at its concurrent-runs limit \(Concurrent runs exceeded for ecommerce-etl-job\)/);
+    expect(await acts.startEtlRun({ run })).toEqual({ etlRunId: 'jr_9' });
+    const missing = await acts.startEtlRun({ run: { ...run, stageAttempt: 2 } }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ApplicationFailure);
+    expect((missing as ApplicationFailure).nonRetryable).toBe(true);
+    expect((missing as Error).message).toMatch(/StartJobRun on Glue job ecommerce-etl-job failed: EntityNotFoundException/);
   });
 });
 

@@ -48,6 +48,18 @@ describe('Athena start', () => {
     expect(new Set(tokens).size).toBe(3);
   });
 
+  it('gives a second run of the same date (same workflow id, new execution) its own token', async () => {
+    athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    const start = (r: RunRef) => acts.startQuery({ run: r, query: 'quality_checks', thresholds: DEFAULT_QUALITY_THRESHOLDS });
+    await start({ ...run(1), executionId: 'first-execution' });
+    await start({ ...run(1), executionId: 'first-execution' });
+    await start({ ...run(1), executionId: 'second-execution' });
+    await start(run(1));
+    const tokens = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.ClientRequestToken!);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(new Set(tokens).size).toBe(3);
+  });
+
   it("reports Athena's failure reason and whether it may be retried", async () => {
     athenaMock.on(GetQueryExecutionCommand).resolves({
       QueryExecution: {

@@ -78,6 +78,10 @@ describe('local jobs', () => {
     // After success a retried start still reattaches instead of transforming again.
     expect((await a.startEtlRun({ run: etl })).etlRunId).toBe(e1.etlRunId);
     expect((await a.getEtlRunState({ run: etl, etlRunId: e1.etlRunId })).state).toBe('SUCCEEDED');
+    // A later run of the same date reuses the workflow id but is a new execution: it starts its own job.
+    const rerunOfDate = await a.startEtlRun({ run: { ...etl, executionId: 'second-execution' } });
+    expect(rerunOfDate.etlRunId).not.toBe(e1.etlRunId);
+    expect((await settle(() => a.getEtlRunState({ run: { ...etl, executionId: 'second-execution' }, etlRunId: rerunOfDate.etlRunId }))).state).toBe('SUCCEEDED');
   });
 
   it('stopping a run that has not reached its statements cancels it', async () => {

@@ -35,6 +35,8 @@ export interface FakeBackendOptions {
   /** Transform's loaded rows per entity; verify reports the same unless `verifyRows` differs. */
   loaded?: Record<Entity, number>;
   verifyRows?: Partial<Record<Entity, number>>;
+  /** startEtlRun answers "busy" (concurrency limit) this many times before it starts a run. */
+  etlBusyStarts?: number;
   /** Make publishNotification throw this many times first. */
   notifyFailures?: number;
 }
@@ -58,9 +60,11 @@ export class FakeBackend {
   private readonly started = new Map<string, number>();
   private listCalls: Record<string, number> = {};
   private notifyFailuresLeft: number;
+  private etlBusyLeft: number;
 
   constructor(private readonly opts: FakeBackendOptions = {}) {
     this.notifyFailuresLeft = opts.notifyFailures ?? 0;
+    this.etlBusyLeft = opts.etlBusyStarts ?? 0;
   }
 
   count(name: keyof PipelineActivities): number {
@@ -147,6 +151,10 @@ export class FakeBackend {
       },
       startEtlRun: async (input) => {
         record('startEtlRun', input);
+        if (this.etlBusyLeft > 0) {
+          this.etlBusyLeft -= 1;
+          return { etlRunId: '', busy: 'the ETL job is at its concurrent-runs limit' };
+        }
         return { etlRunId: this.start('etl', token(input.run)) };
       },
       getEtlRunState: async (input) => {

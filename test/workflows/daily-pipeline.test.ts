@@ -235,6 +235,33 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(backend.count('startEtlRun')).toBe(4);
   });
 
+  it('waits on timers while the ETL backend is at its concurrency limit, then starts one run', async () => {
+    const backend = await scenario({ etlBusyStarts: 3 }, { runDate: '2025-10-28' }, async ({ handle }) => {
+      const result = (await handle.result()) as PipelineResult;
+      expect(result.state).toBe('succeeded');
+      const transform = result.stages.find((s) => s.stage === 'transform')!;
+      expect(transform.metrics.busyStarts).toBe(3);
+      expect(transform.message).toBeUndefined();
+      expect(transform.attempts).toBe(1);
+    });
+    expect(backend.count('startEtlRun')).toBe(4);
+    expect(backend.notices.map((n) => n.kind)).toEqual(['succeeded']);
+  });
+
+  it('gives up waiting for a free ETL slot at the stage timeout and asks an operator', async () => {
+    const busyTransform: DeepPartial<PipelineOptions> = { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '30 seconds', timeout: '2 minutes', retry: quickRetry } } };
+    const backend = await scenario({ etlBusyStarts: 1000 }, { runDate: '2025-10-27', options: busyTransform }, async ({ handle }) => {
+      // Only awaiting a result or a server-side sleep lets the server skip time; the operator wait must not pass.
+      await env.sleep('3 minutes');
+      const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'transform to give up');
+      expect(waiting.stages.find((s) => s.stage === 'transform')!.message).toMatch(/could not start within 2 minutes: the ETL job is at its concurrent-runs limit/);
+      await handle.signal(skipStageSignal, 'transform', 'run by hand later');
+      await handle.result();
+    });
+    // Reads at 0, 30, 60, 90 and 120 s: the last one finds the timeout spent.
+    expect(backend.count('startEtlRun')).toBe(5);
+  });
+
   it('skipStage on a waiting failed stage moves on to the next stage', async () => {
     const backend = await scenario(
       { verifyRows: { orders: 39 } },

@@ -13,7 +13,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsConfig } from '../../config';
 import { ENTITIES } from '../../shared/contract';
 import type { CatalogedTable, CrawlHandle, CrawlStatus, EtlRunHandle, EtlRunStatus, JobState, RunRef } from '../types';
-import { awsCall, awsErrorName } from './aws-errors';
+import { awsCall, awsErrorName, classifyAwsError } from './aws-errors';
 import { consoleLinks } from './console-links';
 import { lakePaths } from './lake-paths';
 import { glueRunErrorTail } from './logs';
@@ -91,21 +91,31 @@ export async function startEtlRun(glue: GlueClient, config: AwsConfig, run: RunR
   const existing = await findRunByKey(glue, config.glueJob, key);
   if (existing) return { etlRunId: existing };
   const paths = lakePaths(config);
-  const out = await awsCall(resource, 'StartJobRun', () =>
-    glue.send(
-      new StartJobRunCommand({
-        JobName: config.glueJob,
-        Arguments: {
-          '--run_date': run.runDate,
-          '--raw_path': paths.rootUri,
-          '--processed_path': paths.processedUri,
-          [RUN_KEY_ARGUMENT]: key,
-        },
-      }),
-    ),
-  );
+  const command = new StartJobRunCommand({
+    JobName: config.glueJob,
+    Arguments: {
+      '--run_date': run.runDate,
+      '--raw_path': paths.rootUri,
+      '--processed_path': paths.processedUri,
+      [RUN_KEY_ARGUMENT]: key,
+    },
+  });
+  let out;
+  try {
+    out = await glue.send(command);
+  } catch (err) {
+    // Other runs of the job (a backfill) hold every slot: a wait, not a failure.
+    if (awsErrorName(err) === 'ConcurrentRunsExceededException') {
+      return { etlRunId: '', busy: `${resource} is at its concurrent-runs limit (${describeBriefly(err)}); waiting for a free slot` };
+    }
+    throw classifyAwsError(err, resource, 'StartJobRun');
+  }
   if (!out.JobRunId) throw new Error(`StartJobRun on ${resource} returned no JobRunId`);
   return { etlRunId: out.JobRunId };
+}
+
+function describeBriefly(err: unknown): string {
+  return ((err as Error | undefined)?.message ?? String(err)).replace(/\s+/g, ' ').trim() || 'no message';
 }
 
 async function findRunByKey(glue: GlueClient, jobName: string, key: string): Promise<string | undefined> {

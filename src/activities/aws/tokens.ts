@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import type { RunRef } from '../types';
 
 export function runKey(run: RunRef, what: string): string {
-  return `${run.workflowId}/${run.stage}/${run.stageAttempt}/${what}`;
+  // Without an execution id the key keeps its earlier form, so work started before it existed is found.
+  const execution = run.executionId ? `${run.executionId}/` : '';
+  return `${run.workflowId}/${execution}${run.stage}/${run.stageAttempt}/${what}`;
 }
 
 /** 64 hex characters: inside Athena's 32..128 and Redshift Data's 1..64 token limits. */

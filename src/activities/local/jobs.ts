@@ -134,7 +134,7 @@ export class JobStore {
   /** The same RunRef (and operation) always names the same job. */
   static idFor(kind: JobKind, run: RunRef, operation = ''): string {
     const digest = createHash('sha256')
-      .update(JSON.stringify([run.workflowId, run.stage, run.stageAttempt, operation]))
+      .update(JSON.stringify(run.executionId ? [run.workflowId, run.executionId, run.stage, run.stageAttempt, operation] : [run.workflowId, run.stage, run.stageAttempt, operation]))
       .digest('hex')
       .slice(0, 12);
     return `${kind}-${run.runDate}-${operation ? `${operation}-` : ''}${digest}`;
