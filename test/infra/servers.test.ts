@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTemporalCli, isServerUp, startDevServer, DevServerStartError } from '../../src/devtools';
+import { findTemporalCli, findTestServer, isServerUp, startDevServer, DevServerStartError } from '../../src/devtools';
 import { CUSTOM_SEARCH_ATTRIBUTES, SA_RUN_DATE } from '../../src/workflows/definitions';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { TestDevServer } from '../support/temporal/dev-server';
@@ -87,6 +87,54 @@ describe('time-skipping test server (Java, from Maven Central)', () => {
     await second.teardown();
     expect(processAlive(secondPid!)).toBe(false);
     expect(await isServerUp(second.address, 500)).toBe(false);
+  });
+});
+
+describe('time-skipping test server launched by the SDK (existing-path executable)', () => {
+  /**
+   * createTimeSkipping() runs `<launcher> <port>` itself and gives it about 5 s (50 connection
+   * attempts, 100 ms apart) to answer. The launcher starts from a CDS archive in well under that on a
+   * quiet machine, and the page cache is warm from the JVMs started above; on a loaded 2-core box a
+   * start can still miss the window, so a start that timed out (and only that) is tried once more.
+   * The SDK kills the process of a start that timed out.
+   */
+  async function createWithLauncher(launcher: string): Promise<TestWorkflowEnvironment> {
+    const options = { server: { executable: { type: 'existing-path' as const, path: launcher } } };
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping(options);
+    } catch (err) {
+      if (!/did not start within/.test(String((err as Error).message))) throw err;
+      console.log(`the SDK's start window was missed once (${(err as Error).message}); trying again`);
+      return TestWorkflowEnvironment.createTimeSkipping(options);
+    }
+  }
+
+  it('createTimeSkipping({ server: { executable: { type: "existing-path" } } }) starts our launcher, skips a one-day sleep and stops it', async () => {
+    const launcher = findTestServer();
+    const start = process.hrtime.bigint();
+    const env = await createWithLauncher(launcher);
+    let address: string;
+    try {
+      address = env.address;
+      console.log(`SDK-launched time-skipping environment ready in ${since(start)} at ${address}`);
+      expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(env.supportsTimeSkipping).toBe(true);
+
+      const taskQueue = 'infra-sdk-launched';
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle });
+      const sleepStart = process.hrtime.bigint();
+      const report: SleepReport = await worker.runUntil(
+        env.client.workflow.execute('sleepThenReport', { taskQueue, workflowId: 'infra-sdk-sleep-a-day', args: ['1 day'] }),
+      );
+      const wallMs = Number(process.hrtime.bigint() - sleepStart) / 1e6;
+      console.log(`a 1-day workflow sleep took ${since(sleepStart)} of wall time on the SDK-launched server`);
+      expect(report.after - report.before).toBeGreaterThanOrEqual(DAY_MS);
+      // Skipped, not waited: a day of server time in (far) less than a minute of wall time.
+      expect(wallMs).toBeLessThan(60_000);
+    } finally {
+      await env.teardown();
+    }
+    expect(await isServerUp(address, 500)).toBe(false);
   });
 });
 

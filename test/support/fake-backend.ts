@@ -39,6 +39,8 @@ export interface FakeBackendOptions {
   etlBusyStarts?: number;
   /** Make publishNotification throw this many times first. */
   notifyFailures?: number;
+  /** Awaited before each call is handled, e.g. to look at the run while one of its activities is in flight. */
+  beforeCall?: (name: keyof PipelineActivities, input: unknown) => Promise<void>;
 }
 
 export interface Call {
@@ -100,7 +102,7 @@ export class FakeBackend {
   activities(): PipelineActivities {
     const record = <K extends keyof PipelineActivities>(name: K, input: unknown) => this.calls.push({ name, input });
     const token = (run: { workflowId: string; stage: string; stageAttempt: number }) => `${run.workflowId}/${run.stage}/${run.stageAttempt}`;
-    return {
+    const acts: PipelineActivities = {
       listRawPartition: async (input) => {
         record('listRawPartition', input);
         const n = (this.listCalls[input.entity] = (this.listCalls[input.entity] ?? 0) + 1);
@@ -202,5 +204,15 @@ export class FakeBackend {
         return { messageId: `msg-${this.notices.length}`, channels: ['memory'] };
       },
     };
+    const before = this.opts.beforeCall;
+    if (!before) return acts;
+    const gated = {} as Record<string, (input: unknown) => Promise<unknown>>;
+    for (const [name, fn] of Object.entries(acts) as [keyof PipelineActivities, (input: unknown) => Promise<unknown>][]) {
+      gated[name] = async (input) => {
+        await before(name, input);
+        return fn(input);
+      };
+    }
+    return gated as unknown as PipelineActivities;
   }
 }

@@ -317,6 +317,38 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(backend.notices[0]!.text).toMatch(/during transform/);
   });
 
+  it('the status query shows each stage running in turn while its work is in flight', async () => {
+    // Regular (not local) activities only: a query waits for the workflow task a local activity is part of.
+    const starts: Partial<Record<string, string>> = {
+      startCrawl: 'catalog',
+      startQuery: 'validate',
+      startEtlRun: 'transform',
+      publishNotification: 'notify',
+    };
+    const seen: { call: string; current?: string; states: Record<string, string> }[] = [];
+    await scenario(
+      {
+        beforeCall: async (name, input) => {
+          const stage = name === 'startWarehouseStatements' ? (input as { operation: string }).operation : starts[name];
+          if (!stage) return;
+          const workflowId = name === 'publishNotification' ? (input as { workflowId: string }).workflowId : (input as { run: { workflowId: string } }).run.workflowId;
+          const status = await env.client.workflow.getHandle(workflowId).query(statusQuery);
+          seen.push({ call: name, current: status.currentStage, states: stageStates(status) });
+        },
+      },
+      { runDate: '2025-11-04' },
+      async ({ handle }) => {
+        await handle.result();
+      },
+    );
+    const order = ['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify'];
+    expect(seen.map((x) => x.current)).toEqual(order.slice(1));
+    for (const snapshot of seen) {
+      const at = order.indexOf(snapshot.current!);
+      expect(snapshot.states).toEqual(Object.fromEntries(order.map((stage, i) => [stage, i < at ? 'succeeded' : i === at ? 'running' : 'pending'])));
+    }
+  });
+
   it('the status query reflects each step', async () => {
     const seen: string[] = [];
     await scenario(
