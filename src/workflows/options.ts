@@ -19,7 +19,7 @@ function stage(pollInterval: Duration, timeout: Duration, extra: Partial<StageOp
 
 export const DEFAULT_OPTIONS: PipelineOptions = {
   stages: {
-    awaitRawData: { ...stage('5 minutes', '12 hours', { activityTimeout: '1 minute' }), softDeadline: '2 hours', pollsPerHistory: 200 },
+    awaitRawData: { ...stage('5 minutes', '12 hours', { activityTimeout: '1 minute' }), softDeadline: '2 hours', pollsPerHistory: 40 },
     catalog: stage('30 seconds', '30 minutes'),
     validate: stage('5 seconds', '15 minutes'),
     transform: stage('30 seconds', '2 hours', { maxAutoRestarts: 2 }),

@@ -11,6 +11,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeepPartial, PipelineOptions, PipelineResult } from '../../src/workflows/definitions';
+import { resolveOptions } from '../../src/workflows/options';
 import { FakeBackend } from '../support/fake-backend';
 import type { FakeBackendOptions } from '../support/fake-backend';
 import { registerPipelineSearchAttributes } from '../support/search-attributes';
@@ -117,10 +118,11 @@ describe('history size of long waits (time-skipping server)', () => {
     expect(sensor.length).toBeLessThan(BUDGET);
   });
 
-  it(`a sensor that polls ${POLLS + 1} times continues as new and keeps every history under ${BUDGET} events`, async () => {
+  it(`a sensor that polls ${POLLS + 1} times continues as new (default pollsPerHistory) and keeps every history under ${BUDGET} events`, async () => {
     const workflowId = 'event-budget-sensor';
-    const pollsPerHistory = 10;
-    const options: DeepPartial<PipelineOptions> = { ...OPTIONS, stages: { ...OPTIONS.stages, awaitRawData: { ...OPTIONS.stages!.awaitRawData, pollsPerHistory } } };
+    const pollsPerHistory = resolveOptions(undefined).stages.awaitRawData.pollsPerHistory;
+    expect(pollsPerHistory).toBeLessThan(POLLS);
+    const options: DeepPartial<PipelineOptions> = OPTIONS;
     // Every raw partition is missing for the first POLLS list calls, then present.
     const { backend, result } = await runPipeline('sensor', { rawReady: (_entity, call) => call > POLLS }, options);
     expect(result.state).toBe('succeeded');
