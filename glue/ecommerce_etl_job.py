@@ -12,7 +12,10 @@ Arguments: --run_date YYYY-MM-DD --raw_path <root holding raw/> ... see parse_ar
 s3:// (on Glue) or local folders (tests, local runs with `python3 glue/ecommerce_etl_job.py`).
 
 The script is plain PySpark on purpose: nothing here needs GlueContext or job bookmarks (the
-workflow, not Glue, decides what to process), so one file runs unchanged on Glue 4/5 and on a laptop.
+workflow, not Glue, decides what to process), so one file runs unchanged on Glue 5.0 (Spark 3.5.4,
+Python 3.11; the version `pipeline aws setup` creates and glue/tests pins) and on a laptop. Keep to
+Spark 3.5's API: nothing from Spark 4 (no VARIANT, no Spark-4-only `F.*` helpers); casts that may fail
+go through SQL `try_cast`, so a malformed value is NULL under either ANSI setting (off in 3.5, on in 4).
 Spark has no .xlsx reader without a plugin jar; workbooks are small, so the driver parses them with
 openpyxl (add `--additional-python-modules openpyxl==3.1.5` to the Glue job) and hands Spark the rows.
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(GLUE_DIR))
 
 
 def pytest_configure(config):
-    # PySpark 4.3 warns about pandas 3 on import; the job does not use pandas
+    # Some PySpark releases warn about pandas 3 on import; the job does not use pandas
     config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,17 @@ D = "2025-10-27"
 
 GOLD_TABLES = ("dim_customers", "dim_products", "fact_orders", "agg_daily_sales")
 
-
-def _datasets() -> list[str]:
-    # the shared golden dataset joins in as soon as the local engine's helper has written it
-    return ["small"] + (["golden"] if (GOLDEN / "expected").is_dir() else [])
+# Every case runs on both datasets; the shared golden one (also checked by the local engine's tests)
+# is part of the repository, so a missing one is a failure, never a quietly smaller test run.
+DATASETS = ("small", "golden")
 
 
 def _dataset_root(name: str) -> Path:
-    return SMALL if name == "small" else GOLDEN
+    root = SMALL if name == "small" else GOLDEN
+    missing = [str(root / d) for d in ("raw", "expected") if not (root / d).is_dir()]
+    if missing:
+        pytest.fail(f"the {name} dataset is missing: no {' or '.join(missing)}", pytrace=False)
+    return root
 
 
 def _run_date(root: Path) -> str:
@@ -51,7 +55,7 @@ def job_runs(spark, tmp_path_factory):
     return get
 
 
-@pytest.fixture(params=_datasets())
+@pytest.fixture(params=DATASETS)
 def output(request, job_runs):
     return job_runs(request.param)
 
@@ -76,10 +80,18 @@ def test_metrics_json_balances_and_matches(output):
     assert written == output["metrics"]
     for e in job.ENTITIES:
         assert written[f"{e}.read"] == written[f"{e}.loaded"] + written[f"{e}.rejected"] + written[f"{e}.duplicates"], e
-    expected_file = output["root"] / "expected" / "metrics.json"
-    if expected_file.exists():
-        expected = json.loads(expected_file.read_text())
-        assert {k: written.get(k) for k in expected} == expected
+    expected = json.loads((output["root"] / "expected" / "metrics.json").read_text())
+    assert {k: written.get(k) for k in expected} == expected
+
+
+def test_the_golden_dataset_is_there():
+    assert (GOLDEN / "expected").is_dir() and (GOLDEN / "raw").is_dir(), f"{GOLDEN} must hold raw/ and expected/"
+
+
+def test_a_missing_dataset_fails_rather_than_drops_out(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "GOLDEN", tmp_path / "golden")
+    with pytest.raises(pytest.fail.Exception, match=r"the golden dataset is missing: no .*golden/raw or .*golden/expected"):
+        _dataset_root("golden")
 
 
 def test_silver_keeps_lineage_of_the_winning_row(spark, job_runs):

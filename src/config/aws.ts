@@ -44,9 +44,25 @@ const schema = z
     PIPELINE_REDSHIFT_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'expected a lower-case SQL identifier').default('analytics'),
     PIPELINE_SNS_TOPIC_ARN: z.string().regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN').optional(),
   })
-  .refine((c) => Boolean(c.PIPELINE_REDSHIFT_CLUSTER_ID) !== Boolean(c.PIPELINE_REDSHIFT_WORKGROUP), {
-    path: ['PIPELINE_REDSHIFT_CLUSTER_ID'],
-    message: 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)',
+  // How the Redshift Data API authenticates (ExecuteStatement's documented combinations):
+  //   cluster:   SecretArn | DbUser (redshift:GetClusterCredentials) | neither (the caller's IAM identity,
+  //              redshift:GetClusterCredentialsWithIAM)
+  //   workgroup: SecretArn | neither (the caller's IAM identity, redshift-serverless:GetCredentials); no DbUser
+  // A secret and a database user are never sent together.
+  .superRefine((c, ctx) => {
+    const fail = (setting: string, message: string) => ctx.addIssue({ code: 'custom', path: [setting], message });
+    if (Boolean(c.PIPELINE_REDSHIFT_CLUSTER_ID) === Boolean(c.PIPELINE_REDSHIFT_WORKGROUP)) {
+      return fail('PIPELINE_REDSHIFT_CLUSTER_ID', 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)');
+    }
+    if (c.PIPELINE_REDSHIFT_WORKGROUP && c.PIPELINE_REDSHIFT_DB_USER) {
+      return fail(
+        'PIPELINE_REDSHIFT_DB_USER',
+        'not allowed with PIPELINE_REDSHIFT_WORKGROUP (Redshift Serverless takes PIPELINE_REDSHIFT_SECRET_ARN, or neither to connect as the IAM identity)',
+      );
+    }
+    if (c.PIPELINE_REDSHIFT_DB_USER && c.PIPELINE_REDSHIFT_SECRET_ARN) {
+      return fail('PIPELINE_REDSHIFT_DB_USER', 'set PIPELINE_REDSHIFT_DB_USER or PIPELINE_REDSHIFT_SECRET_ARN, not both');
+    }
   });
 
 export interface AwsConfig {

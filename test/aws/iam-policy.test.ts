@@ -30,10 +30,29 @@ function actionsSentBy(files: string[]): Set<string> {
   return actions;
 }
 
-function allowed(policyFile: string): Set<string> {
-  const policy = JSON.parse(readFileSync(path.join(DEPLOY, policyFile), 'utf8')) as { Statement: { Effect: string; Action: string[] }[] };
-  return new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action));
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string[];
+  Condition?: Record<string, Record<string, unknown>>;
 }
+
+function statements(policyFile: string): Statement[] {
+  return (JSON.parse(readFileSync(path.join(DEPLOY, policyFile), 'utf8')) as { Statement: Statement[] }).Statement;
+}
+
+function allowed(policyFile: string): Set<string> {
+  return new Set(statements(policyFile).filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action));
+}
+
+/**
+ * The only S3 actions whose requests carry the s3:prefix key (Service Authorization Reference). Any
+ * other action in a statement conditioned on s3:prefix is never allowed: the key is absent, so a
+ * StringLike/StringEquals condition on it is false (GetBucketLocation, which Athena calls, was).
+ */
+const ACTIONS_WITH_S3_PREFIX = new Set(['s3:ListBucket', 's3:ListBucketVersions']);
+
+const conditionKeys = (s: Statement) => Object.values(s.Condition ?? {}).flatMap((byKey) => Object.keys(byKey).map((k) => k.toLowerCase()));
 
 describe('deploy/aws IAM policies', () => {
   const files = readdirSync(SRC).filter((f) => f.endsWith('.ts'));
@@ -49,6 +68,20 @@ describe('deploy/aws IAM policies', () => {
     const sent = actionsSentBy(['setup.ts']);
     const missing = [...sent].filter((a) => !allowed('setup-iam-policy.json').has(a));
     expect(missing).toEqual([]);
+  });
+
+  it('put an s3:prefix condition only on actions whose requests carry that key', () => {
+    for (const f of ['worker-iam-policy.json', 'setup-iam-policy.json']) {
+      const wrong = statements(f)
+        .filter((s) => conditionKeys(s).includes('s3:prefix'))
+        .flatMap((s) => s.Action.filter((a) => !ACTIONS_WITH_S3_PREFIX.has(a)).map((a) => `${f} ${s.Sid ?? '(no Sid)'}: ${a}`));
+      expect(wrong).toEqual([]);
+    }
+  });
+
+  it('let Athena look up the lake bucket\'s region without a condition', () => {
+    const unconditioned = statements('worker-iam-policy.json').filter((s) => s.Effect === 'Allow' && !s.Condition);
+    expect(unconditioned.some((s) => s.Action.includes('s3:GetBucketLocation'))).toBe(true);
   });
 
   it('grant no wildcard actions', () => {

@@ -187,14 +187,13 @@ describe('Glue job runs', () => {
     expect(status.consoleUrl).toContain(`/gluestudio/home?region=us-east-1#/job/${config.glueJob}/run/${first.etlRunId}`);
   });
 
-  it("treats Glue's concurrent-runs limit as a wait (retryable), not a failure", async () => {
+  it("treats Glue's concurrent-runs limit as a wait (a busy handle), not a failure", async () => {
     await moto.setTransition('glue::job_run', { progression: 'manual', times: 1000 });
     await acts.startEtlRun({ run: run('transform') });
     // A rerun is new work; while the first run holds the job's only slot, Glue says wait.
-    const rerunErr = await expectFailure(acts.startEtlRun({ run: run('transform', 2) }));
-    expect(rerunErr).not.toBeInstanceOf(ApplicationFailure);
-    expect(rerunErr.message).toContain('ConcurrentRunsExceededException');
-    expect(rerunErr.message).toContain(`Glue job ${config.glueJob}`);
+    const rerun = await acts.startEtlRun({ run: run('transform', 2) });
+    expect(rerun.etlRunId).toBe('');
+    expect(rerun.busy).toContain(`Glue job ${config.glueJob} is at its concurrent-runs limit`);
   });
 
   it('passes the run date and lake paths to the job', async () => {
@@ -254,6 +253,19 @@ describe('Athena', () => {
     ]);
     const results = toQualityResults(pageToRecords(page));
     expect(results.filter((r) => !r.passed)).toEqual([{ entity: 'customers', check: 'completeness', value: 0.5, threshold: 0.95, passed: false }]);
+  });
+
+  it('stops a query it started: its state then reads CANCELLED, and stopping again is no failure', async () => {
+    const thresholds = { completeness: 0.95, validity: 0.97, keyUniqueness: 0.99, referentialConsistency: 0.99, minRows: 1 };
+    const { queryId } = await acts.startQuery({ run: run('validate'), query: 'quality_checks', thresholds });
+    await acts.stopQuery({ run: run('validate'), queryId });
+    const state = await acts.getQueryState({ run: run('validate'), queryId });
+    expect(state.state).toBe('CANCELLED');
+    expect(state.message).toContain(`Athena query ${queryId} was cancelled`);
+    expect(state.consoleUrl).toContain(queryId);
+    // A cancel that is retried (or races the query's end) must not fail the cancel.
+    await acts.stopQuery({ run: run('validate'), queryId });
+    expect((await acts.getQueryState({ run: run('validate'), queryId })).state).toBe('CANCELLED');
   });
 
   it('fails fast naming a workgroup that does not exist', async () => {
@@ -336,6 +348,10 @@ describe('CloudWatch Logs tail of a failed Glue run', () => {
     expect(tail?.lines).toEqual(lines.slice(4));
     const text = await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_9', 3);
     expect(text).toBe(`\nlast 3 line(s) of ${group}/jr_9:\n  line 12\n  ${lines[12]}\n  line 14`);
+    // Continuous logging (Glue 5.0) names the driver's stream <runId>-driver.
+    await clients.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 'jr_10-driver' }));
+    await clients.logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 'jr_10-driver', logEvents: [{ timestamp: start, message: 'Traceback: boom' }] }));
+    expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_10')).toBe(`\nlast 1 line(s) of ${group}/jr_10-driver:\n  Traceback: boom`);
     // No such stream (the run never started its driver): the message only says where to look.
     expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_missing')).toBe(` (logs: ${group}/jr_missing)`);
   });

@@ -81,6 +81,40 @@ describe('startWarehouseStatements', () => {
     expect(sent.Sql).toBe("SELECT 'orders' AS entity, 1 AS warehouse_rows FROM analytics.fact_orders WHERE batch_date = '2025-10-27'");
   });
 
+  it('authenticates with a Secrets Manager secret when one is set: SecretArn, never DbUser', async () => {
+    mock.on(ExecuteStatementCommand).resolves({ Id: 'stmt-verify' });
+    mock.on(BatchExecuteStatementCommand).resolves({ Id: 'stmt-load' });
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-etl-AbCdEf';
+
+    const clusterWithSecret: AwsConfig = { ...provisioned, redshift: { ...provisioned.redshift, dbUser: undefined, secretArn: secret } };
+    await activities(clusterWithSecret).startWarehouseStatements({ run: run('verify'), operation: 'verify' });
+    const single = mock.commandCalls(ExecuteStatementCommand)[0]!.args[0].input;
+    expect(single).toMatchObject({ ClusterIdentifier: 'dw-1', SecretArn: secret, Database: 'dev' });
+    expect(single.DbUser).toBeUndefined();
+    expect(single.WorkgroupName).toBeUndefined();
+
+    const serverlessWithSecret: AwsConfig = { ...serverless, redshift: { ...serverless.redshift, secretArn: secret } };
+    await activities(serverlessWithSecret).startWarehouseStatements({ run: run('load'), operation: 'load' });
+    const batch = mock.commandCalls(BatchExecuteStatementCommand)[0]!.args[0].input;
+    expect(batch).toMatchObject({ WorkgroupName: 'pipeline', SecretArn: secret, Database: 'dev' });
+    expect(batch.DbUser).toBeUndefined();
+    expect(batch.ClusterIdentifier).toBeUndefined();
+  });
+
+  it('connects as the IAM identity when neither a secret nor a database user is set', async () => {
+    mock.on(ExecuteStatementCommand).resolves({ Id: 'stmt-verify' });
+    const iamOnly: AwsConfig = { ...provisioned, redshift: { ...provisioned.redshift, dbUser: undefined } };
+    await activities(iamOnly).startWarehouseStatements({ run: run('verify'), operation: 'verify' });
+    await activities(serverless).startWarehouseStatements({ run: run('verify'), operation: 'verify' });
+    const [cluster, workgroup] = mock.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input);
+    expect(cluster).toMatchObject({ ClusterIdentifier: 'dw-1', Database: 'dev' });
+    expect(workgroup).toMatchObject({ WorkgroupName: 'pipeline', Database: 'dev' });
+    for (const sent of [cluster!, workgroup!]) {
+      expect(sent.DbUser).toBeUndefined();
+      expect(sent.SecretArn).toBeUndefined();
+    }
+  });
+
   it('renders the project SQL files (sql/redshift) without leftover placeholders', async () => {
     mock.on(BatchExecuteStatementCommand).resolves({ Id: 's' });
     mock.on(ExecuteStatementCommand).resolves({ Id: 's' });

@@ -7,13 +7,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GetCrawlerCommand, GetJobCommand } from '@aws-sdk/client-glue';
+import { CreateJobCommand, GetCrawlerCommand, GetJobCommand } from '@aws-sdk/client-glue';
 import { GetWorkGroupCommand } from '@aws-sdk/client-athena';
+import {
+  BatchExecuteStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import type { Field } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
-import { runSetup } from '../../src/activities/aws/setup';
+import { statementsFor } from '../../src/activities/aws/redshift';
+import type { SetupStep } from '../../src/activities/aws/setup';
+import { GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, runSetup } from '../../src/activities/aws/setup';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 
@@ -82,6 +93,8 @@ describe('pipeline aws setup', () => {
       const job = await c.glue.send(new GetJobCommand({ JobName: 'ecommerce-etl-job' }));
       expect(job.Job?.Command?.ScriptLocation).toBe('s3://pipeline-setup-lake/shop/scripts/ecommerce_etl_job.py');
       expect(job.Job?.ExecutionProperty?.MaxConcurrentRuns).toBe(1);
+      // Glue 5.0 is Spark 3.5.4 on Python 3.11, the pyspark glue/tests runs the job on.
+      expect(job.Job?.GlueVersion).toBe('5.0');
       const script = await c.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: 'shop/scripts/ecommerce_etl_job.py' }));
       expect(await script.Body?.transformToString()).toContain('--run_date');
       const wg = await c.athena.send(new GetWorkGroupCommand({ WorkGroup: 'ecommerce-pipeline' }));
@@ -106,8 +119,100 @@ describe('pipeline aws setup', () => {
     expect(absent.find((s) => s.resource.startsWith('Glue job script'))).toMatchObject({ state: 'skipped', detail: expect.stringContaining('WARNING') });
   });
 
+  it('reports a job on another Glue version (or script) as outdated and leaves it as it is', async () => {
+    expect(GLUE_VERSION).toBe('5.0');
+    const config = motoAwsConfig(moto.url, { bucket: 'pipeline-setup-glue4', glueCrawler: 'crawler-glue4', glueJob: 'etl-on-glue-4' });
+    const scriptUri = 's3://pipeline-setup-glue4/lake/scripts/ecommerce_etl_job.py';
+    // A job an earlier release of setup created: Glue 4.0 (Spark 3.3), which the job is not tested on.
+    await clients.glue.send(
+      new CreateJobCommand({ Name: 'etl-on-glue-4', Role: 'arn:aws:iam::123456789012:role/pipeline-glue', Command: { Name: 'glueetl', ScriptLocation: scriptUri }, GlueVersion: '4.0' }),
+    );
+    const jobStep = (steps: SetupStep[]) => steps.find((s) => s.resource === 'Glue job etl-on-glue-4');
+
+    const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true });
+    expect(jobStep(plan)).toMatchObject({ state: 'outdated', detail: expect.stringContaining('runs Glue 4.0, expected 5.0 (Spark 3.5, Python 3.11)') });
+    const applied = await runSetup(config, clients, { apply: true, skipWarehouse: true });
+    expect(jobStep(applied)?.state).toBe('outdated');
+    expect((await clients.glue.send(new GetJobCommand({ JobName: 'etl-on-glue-4' }))).Job?.GlueVersion).toBe('4.0');
+
+    // A job that runs another script is just as outdated.
+    await clients.glue.send(
+      new CreateJobCommand({ Name: 'etl-other-script', Role: 'arn:aws:iam::123456789012:role/pipeline-glue', Command: { Name: 'glueetl', ScriptLocation: 's3://elsewhere/job.py' }, GlueVersion: '5.0' }),
+    );
+    const other = await runSetup({ ...config, glueJob: 'etl-other-script' }, clients, { apply: false, skipWarehouse: true });
+    expect(other.find((s) => s.resource === 'Glue job etl-other-script')).toMatchObject({
+      state: 'outdated',
+      detail: expect.stringContaining(`runs s3://elsewhere/job.py, expected ${scriptUri}`),
+    });
+  });
+
   it('names the missing setting when the Glue role is not configured', async () => {
     const config = motoAwsConfig(moto.url, { bucket: 'pipeline-setup-norole', glueCrawler: 'other-crawler', glueRoleArn: undefined });
     await expect(runSetup(config, clients, { apply: true, skipWarehouse: true })).rejects.toThrow(/PIPELINE_GLUE_ROLE_ARN/);
+  });
+});
+
+describe('pipeline aws setup: the Redshift step of a plan', () => {
+  // S3, Glue and Athena on moto; the Data API mocked (moto's does not serve the JS SDK).
+  const redshiftData = new RedshiftDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const mock = mockClient(redshiftData);
+  const config = () => motoAwsConfig(moto.url, { bucket: 'pipeline-setup-plan' });
+  const plan = async () => {
+    const steps = await runSetup(config(), { ...clients, redshiftData }, { apply: false, warehouseTimeoutMs: 0 });
+    return steps.find((s) => s.resource.startsWith('Redshift schema'))!;
+  };
+  const ddl = statementsFor(motoAwsConfig('http://unused'), 'ddl');
+  const tables = ddlTables(ddl, 'analytics');
+  const record = (kind: string, name: string): Field[] => [{ stringValue: kind }, { stringValue: name }];
+
+  beforeEach(() => {
+    mock.reset();
+    mock.on(ExecuteStatementCommand).resolves({ Id: 'stmt-plan' });
+    mock.on(DescribeStatementCommand).resolves({ Id: 'stmt-plan', Status: 'FINISHED' });
+  });
+
+  it('knows every table ddl.sql creates', () => {
+    expect(tables).toHaveLength(13);
+    expect(tables).toEqual(expect.arrayContaining(['dim_customers', 'fact_orders', 'load_audit', 'stg_orders', 'stg_affected_dates']));
+  });
+
+  it('reads the catalog with one read-only, parameterised query and never runs DDL', async () => {
+    mock.on(GetStatementResultCommand).resolves({ Records: [] });
+    const step = await plan();
+    expect(step).toMatchObject({ resource: 'Redshift schema analytics (Redshift Serverless workgroup pipeline)', state: 'missing' });
+    expect(step.detail).toBe(`would run ddl.sql (${ddl.length} statements, all IF NOT EXISTS): schema and 13 tables`);
+    const sent = mock.commandCalls(ExecuteStatementCommand)[0]!.args[0].input;
+    expect(sent).toMatchObject({ WorkgroupName: 'pipeline', Database: 'dev', Sql: WAREHOUSE_CATALOG_SQL, Parameters: [{ name: 'schema', value: 'analytics' }] });
+    expect(sent.ClientToken).toBeUndefined();
+    expect(mock.commandCalls(BatchExecuteStatementCommand)).toHaveLength(0);
+  });
+
+  it('reports the schema as it is once it exists, reading every page of the result', async () => {
+    mock
+      .on(GetStatementResultCommand, { Id: 'stmt-plan', NextToken: undefined })
+      .resolves({ Records: [record('schema', 'analytics'), ...tables.slice(0, 6).map((t) => record('table', t))], NextToken: 'p2' })
+      .on(GetStatementResultCommand, { Id: 'stmt-plan', NextToken: 'p2' })
+      .resolves({ Records: [...tables.slice(6).map((t) => record('table', t)), record('table', 'someone_elses_table')] });
+    expect(await plan()).toMatchObject({ state: 'exists', detail: 'schema and its 13 tables' });
+    expect(mock.commandCalls(GetStatementResultCommand)).toHaveLength(2);
+  });
+
+  it('names the tables a newer ddl.sql would add to an existing schema', async () => {
+    const present = tables.filter((t) => !['stg_affected_dates', 'quality_reports'].includes(t));
+    mock.on(GetStatementResultCommand).resolves({ Records: [record('schema', 'analytics'), ...present.map((t) => record('table', t))] });
+    const step = await plan();
+    expect(step.state).toBe('missing');
+    expect(step.detail).toMatch(/^schema exists; would run ddl\.sql \(\d+ statements, all IF NOT EXISTS\) to create quality_reports, stg_affected_dates$/);
+  });
+
+  it('says it could not tell, and why, when the catalog cannot be read', async () => {
+    mock.on(DescribeStatementCommand).resolves({ Id: 'stmt-plan', Status: 'FAILED', Error: 'ERROR: permission denied for relation pg_namespace' });
+    expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringMatching(/^could not read the warehouse catalog \(.*permission denied for relation pg_namespace\); --apply would run ddl\.sql/) });
+
+    mock.on(DescribeStatementCommand).resolves({ Id: 'stmt-plan', Status: 'STARTED' });
+    expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringContaining('(catalog query) still STARTED after 0 s') });
+
+    mock.on(ExecuteStatementCommand).rejects(Object.assign(new Error('User is not authorized to perform redshift-serverless:GetCredentials'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringContaining('AccessDeniedException') });
   });
 });

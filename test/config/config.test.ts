@@ -37,6 +37,33 @@ describe('configuration', () => {
     expect(error({ PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1' })).toMatch(/^PIPELINE_S3_BUCKET: is missing/);
   });
 
+  it('accepts only the Redshift Data API\'s ways to authenticate, naming the setting in one line', () => {
+    const aws = { PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1', PIPELINE_S3_BUCKET: 'pipeline-lake' };
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-etl-AbCdEf';
+    const exactlyOne = 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)';
+    expect(error(aws)).toBe(`PIPELINE_REDSHIFT_CLUSTER_ID: is missing; ${exactlyOne}`);
+    expect(error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_WORKGROUP: 'wg' })).toBe(`PIPELINE_REDSHIFT_CLUSTER_ID: has "dw-1"; ${exactlyOne}`);
+    // Serverless: a secret or the IAM identity; the Data API refuses a database user with a workgroup.
+    expect(error({ ...aws, PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_DB_USER: 'etl' })).toBe(
+      'PIPELINE_REDSHIFT_DB_USER: has "etl"; not allowed with PIPELINE_REDSHIFT_WORKGROUP (Redshift Serverless takes PIPELINE_REDSHIFT_SECRET_ARN, or neither to connect as the IAM identity)',
+    );
+    expect(error({ ...aws, PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatch(
+      /^PIPELINE_REDSHIFT_DB_USER: has "etl"; not allowed with PIPELINE_REDSHIFT_WORKGROUP/,
+    );
+    // A secret and a database user would be two credentials for one connection.
+    expect(error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toBe(
+      'PIPELINE_REDSHIFT_DB_USER: has "etl"; set PIPELINE_REDSHIFT_DB_USER or PIPELINE_REDSHIFT_SECRET_ARN, not both',
+    );
+
+    const redshift = (extra: Record<string, string>) => loadConfig({ ...aws, ...extra }).aws?.redshift;
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl' })).toMatchObject({ clusterId: 'dw-1', dbUser: 'etl', secretArn: undefined });
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({ clusterId: 'dw-1', dbUser: undefined, secretArn: secret });
+    // A cluster without either connects as the IAM identity (redshift:GetClusterCredentialsWithIAM).
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1' })).toMatchObject({ clusterId: 'dw-1', dbUser: undefined, secretArn: undefined });
+    expect(redshift({ PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({ workgroup: 'wg', secretArn: secret });
+    expect(redshift({ PIPELINE_REDSHIFT_WORKGROUP: 'wg' })).toMatchObject({ workgroup: 'wg', dbUser: undefined, secretArn: undefined });
+  });
+
   it('turns on TLS when an API key is given (Temporal Cloud)', () => {
     const c = loadConfig({ TEMPORAL_API_KEY: 'secret', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
     expect(c.temporal.tls).toBeDefined();

@@ -6,7 +6,10 @@
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
-/** Glue writes a run's driver errors to `<LogGroupName>/error`, one stream named after the run id. */
+/**
+ * Glue writes a run's driver errors to `<LogGroupName>/error`, in a stream named after the run id
+ * (Glue 4.0) or the run id and `-driver` (continuous logging, the default from Glue 5.0).
+ */
 export const GLUE_DEFAULT_LOG_GROUP = '/aws-glue/jobs';
 
 export interface LogTail {
@@ -32,7 +35,9 @@ export async function tailLogStream(logs: CloudWatchLogsClient, group: string, s
 /** The error-log tail of a Glue job run, formatted to append to its failure message. */
 export async function glueRunErrorTail(logs: CloudWatchLogsClient, logGroupName: string | undefined, runId: string, limit = 10): Promise<string> {
   const group = `${logGroupName ?? GLUE_DEFAULT_LOG_GROUP}/error`;
-  const tail = await tailLogStream(logs, group, runId, limit);
-  if (!tail || tail.lines.length === 0) return ` (logs: ${group}/${runId})`;
-  return `\nlast ${tail.lines.length} line(s) of ${group}/${runId}:\n${tail.lines.map((l) => `  ${l}`).join('\n')}`;
+  for (const stream of [runId, `${runId}-driver`]) {
+    const tail = await tailLogStream(logs, group, stream, limit);
+    if (tail && tail.lines.length > 0) return `\nlast ${tail.lines.length} line(s) of ${group}/${stream}:\n${tail.lines.map((l) => `  ${l}`).join('\n')}`;
+  }
+  return ` (logs: ${group}/${runId})`;
 }

@@ -2,14 +2,17 @@
  * `pipeline aws setup`: checks (plan) or creates (apply) what the aws backend needs, each step
  * idempotent: the bucket and its folders, the Glue database, crawler and job (with its script), the
  * Athena workgroup and the Redshift schema. Existing resources are reported, never changed, except
- * the job script, which is uploaded again when it differs from glue/ecommerce_etl_job.py.
+ * the job script, which is uploaded again when it differs from glue/ecommerce_etl_job.py; one that
+ * differs from what setup would create (a crawler over another path, a job on another Glue version
+ * or script) is reported `outdated`. The plan reads the warehouse catalog (one read-only query) to
+ * tell which of ddl.sql's schema and tables exist.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateWorkGroupCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, GetCrawlerCommand, GetDatabaseCommand, GetJobCommand } from '@aws-sdk/client-glue';
-import { DescribeStatementCommand } from '@aws-sdk/client-redshift-data';
+import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
 import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
 import type { AwsConfig } from '../../config';
@@ -21,7 +24,15 @@ import { executeStatements, statementsFor, warehouseTarget } from './redshift';
 
 export const GLUE_SCRIPT = path.resolve(__dirname, '../../../glue/ecommerce_etl_job.py');
 
-export type StepState = 'exists' | 'missing' | 'created' | 'updated' | 'skipped' | 'outdated';
+/**
+ * Glue 5.0 runs Spark 3.5.4 on Python 3.11 and Java 17; glue/tests runs the job on the same pyspark
+ * (requirements-test.txt). A job on any other version is reported outdated.
+ */
+export const GLUE_VERSION = '5.0';
+export const GLUE_RUNTIME = 'Spark 3.5, Python 3.11';
+
+/** `unknown`: could not be checked (the plan could not read the warehouse's catalog). */
+export type StepState = 'exists' | 'missing' | 'created' | 'updated' | 'skipped' | 'outdated' | 'unknown';
 
 export interface SetupStep {
   resource: string;
@@ -110,30 +121,31 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
   const crawler = await lookup(crawlerRes, 'GetCrawler', () => glue.send(new GetCrawlerCommand({ Name: config.glueCrawler })));
   // One table per entity folder: raw/ sits below the bucket (level 1) and the prefix's folders.
   const tableLevel = 1 + config.prefix.split('/').filter(Boolean).length + 2;
-  await ensure(
-    crawlerRes,
-    crawler !== undefined,
-    () =>
-      awsCall(crawlerRes, 'CreateCrawler', () =>
-        glue.send(
-          new CreateCrawlerCommand({
-            Name: config.glueCrawler,
-            Role: needRole(),
-            DatabaseName: config.glueDatabase,
-            Description: 'Daily e-commerce raw files: one table per entity, one partition per date',
-            // Spreadsheets are read by the Glue job, not the crawler (no classifier for .xlsx).
-            Targets: { S3Targets: [{ Path: paths.rawUri, Exclusions: ['**.xlsx'] }] },
-            SchemaChangePolicy: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG' },
-            RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
-            Configuration: JSON.stringify({ Version: 1.0, Grouping: { TableLevelConfiguration: tableLevel, TableGroupingPolicy: 'CombineCompatibleSchemas' } }),
-          }),
-        ),
-      ),
-    `over ${paths.rawUri}`,
-  );
   const crawlTargets = crawler?.Crawler?.Targets?.S3Targets?.map((t) => t.Path) ?? [];
   if (crawler && !crawlTargets.some((p) => p?.replace(/\/?$/, '/') === paths.rawUri)) {
-    steps[steps.length - 1] = { resource: crawlerRes, state: 'outdated', detail: `crawls ${crawlTargets.join(', ') || 'nothing'}, expected ${paths.rawUri}` };
+    record({ resource: crawlerRes, state: 'outdated', detail: `crawls ${crawlTargets.join(', ') || 'nothing'}, expected ${paths.rawUri}` });
+  } else {
+    await ensure(
+      crawlerRes,
+      crawler !== undefined,
+      () =>
+        awsCall(crawlerRes, 'CreateCrawler', () =>
+          glue.send(
+            new CreateCrawlerCommand({
+              Name: config.glueCrawler,
+              Role: needRole(),
+              DatabaseName: config.glueDatabase,
+              Description: 'Daily e-commerce raw files: one table per entity, one partition per date',
+              // Spreadsheets are read by the Glue job, not the crawler (no classifier for .xlsx).
+              Targets: { S3Targets: [{ Path: paths.rawUri, Exclusions: ['**.xlsx'] }] },
+              SchemaChangePolicy: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG' },
+              RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
+              Configuration: JSON.stringify({ Version: 1.0, Grouping: { TableLevelConfiguration: tableLevel, TableGroupingPolicy: 'CombineCompatibleSchemas' } }),
+            }),
+          ),
+        ),
+      `over ${paths.rawUri}`,
+    );
   }
 
   const scriptPath = options.scriptPath ?? GLUE_SCRIPT;
@@ -154,34 +166,44 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
     } else await ensure(scriptRes, head !== undefined, upload, `from ${scriptPath}`);
 
     const job = await lookup(jobRes, 'GetJob', () => glue.send(new GetJobCommand({ JobName: config.glueJob })));
-    await ensure(
-      jobRes,
-      job !== undefined,
-      () =>
-        awsCall(jobRes, 'CreateJob', () =>
-          glue.send(
-            new CreateJobCommand({
-              Name: config.glueJob,
-              Description: 'Daily e-commerce ETL: raw -> silver/gold Parquet, rejects and metrics for one date',
-              Role: needRole(),
-              Command: { Name: 'glueetl', ScriptLocation: `s3://${bucket}/${paths.scriptKey}`, PythonVersion: '3' },
-              GlueVersion: '4.0',
-              WorkerType: 'G.1X',
-              NumberOfWorkers: 2,
-              Timeout: 120,
-              MaxRetries: 0, // the workflow decides about retries
-              ExecutionProperty: { MaxConcurrentRuns: 1 },
-              DefaultArguments: {
-                '--job-language': 'python',
-                '--additional-python-modules': 'openpyxl==3.1.5',
-                '--enable-metrics': 'true',
-                '--enable-continuous-cloudwatch-log': 'true',
-              },
-            }),
+    const scriptUri = `s3://${bucket}/${paths.scriptKey}`;
+    const jobDiffers = job?.Job ? jobDifferences(job.Job, scriptUri) : [];
+    if (jobDiffers.length > 0) {
+      record({
+        resource: jobRes,
+        state: 'outdated',
+        detail: `${jobDiffers.join('; ')} (setup does not change an existing job: edit it, or delete it and run setup --apply)`,
+      });
+    } else {
+      await ensure(
+        jobRes,
+        job !== undefined,
+        () =>
+          awsCall(jobRes, 'CreateJob', () =>
+            glue.send(
+              new CreateJobCommand({
+                Name: config.glueJob,
+                Description: 'Daily e-commerce ETL: raw -> silver/gold Parquet, rejects and metrics for one date',
+                Role: needRole(),
+                Command: { Name: 'glueetl', ScriptLocation: scriptUri, PythonVersion: '3' },
+                GlueVersion: GLUE_VERSION,
+                WorkerType: 'G.1X',
+                NumberOfWorkers: 2,
+                Timeout: 120,
+                MaxRetries: 0, // the workflow decides about retries
+                ExecutionProperty: { MaxConcurrentRuns: 1 },
+                DefaultArguments: {
+                  '--job-language': 'python',
+                  '--additional-python-modules': 'openpyxl==3.1.5',
+                  '--enable-metrics': 'true',
+                  // Glue 5.0 streams every job's logs to CloudWatch; continuous logging is a 4.0 setting.
+                },
+              }),
+            ),
           ),
-        ),
-      'glueetl 4.0, 2 x G.1X, one run at a time',
-    );
+        `glueetl ${GLUE_VERSION} (${GLUE_RUNTIME}), 2 x G.1X, one run at a time`,
+      );
+    }
   }
 
   // ---- Athena ----
@@ -214,24 +236,94 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
     record({ resource: schemaRes, state: 'skipped', detail: '--skip-warehouse' });
   } else {
     const ddl = statementsFor(config, 'ddl', undefined, options.sqlDir);
+    const timeoutMs = options.warehouseTimeoutMs ?? 10 * 60_000;
     if (!options.apply) {
-      record({ resource: schemaRes, state: 'missing', detail: `would run ddl.sql (${ddl.length} statements, all IF NOT EXISTS)` });
+      record({ resource: schemaRes, ...(await planWarehouse(clients, config, ddl, timeoutMs)) });
     } else {
       const { statementId } = await executeStatements(clients.redshiftData, config, ddl, 'pipeline-setup-ddl');
-      await waitForStatement(clients, statementId, options.warehouseTimeoutMs ?? 10 * 60_000);
+      await waitForStatement(clients, statementId, timeoutMs, 'ddl.sql');
       record({ resource: schemaRes, state: 'updated', detail: `ran ddl.sql (${ddl.length} statements, statement ${statementId})` });
     }
   }
   return steps;
 }
 
-async function waitForStatement(clients: AwsClients, statementId: string, timeoutMs: number): Promise<void> {
+/** How an existing job differs from the one setup creates, in words; empty when it does not. */
+function jobDifferences(job: { GlueVersion?: string; Command?: { ScriptLocation?: string } }, scriptUri: string): string[] {
+  const out: string[] = [];
+  if (job.GlueVersion !== GLUE_VERSION) out.push(`runs Glue ${job.GlueVersion ?? '(version not set)'}, expected ${GLUE_VERSION} (${GLUE_RUNTIME})`);
+  if (job.Command?.ScriptLocation !== scriptUri) out.push(`runs ${job.Command?.ScriptLocation ?? 'no script'}, expected ${scriptUri}`);
+  return out;
+}
+
+/**
+ * The schema and tables ddl.sql creates, as the warehouse's catalog has them. Leader-node catalog
+ * tables only, so it reads no user data; one statement, so the Data API takes the parameter.
+ */
+export const WAREHOUSE_CATALOG_SQL = `SELECT 'schema' AS kind, nspname::varchar AS name FROM pg_namespace WHERE nspname = :schema
+UNION ALL
+SELECT 'table' AS kind, tablename::varchar AS name FROM pg_tables WHERE schemaname = :schema`;
+
+/** Table names of the `CREATE TABLE IF NOT EXISTS schema.name` statements of rendered ddl.sql. */
+export function ddlTables(ddl: string[], schema: string): string[] {
+  return ddl.flatMap((sql) => {
+    const m = /^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z0-9_]+)\.([a-z0-9_]+)/i.exec(sql);
+    return m && m[1]!.toLowerCase() === schema ? [m[2]!.toLowerCase()] : [];
+  });
+}
+
+/** The plan's Redshift step: what ddl.sql would create, read from the catalog; unknown when it cannot be read. */
+async function planWarehouse(clients: AwsClients, config: AwsConfig, ddl: string[], timeoutMs: number): Promise<Omit<SetupStep, 'resource'>> {
+  const schema = config.redshift.schema;
+  const wanted = ddlTables(ddl, schema);
+  const script = `ddl.sql (${ddl.length} statements, all IF NOT EXISTS)`;
+  const target = warehouseTarget(config);
+  let rows: { kind: string; name: string }[];
+  try {
+    const started = await awsCall(target.label, 'ExecuteStatement', () =>
+      clients.redshiftData.send(
+        new ExecuteStatementCommand({
+          ...target.params,
+          StatementName: 'pipeline-setup-plan',
+          Sql: WAREHOUSE_CATALOG_SQL,
+          Parameters: [{ name: 'schema', value: schema }],
+        }),
+      ),
+    );
+    if (!started.Id) throw new Error(`${target.label}: the Data API returned no statement id`);
+    await waitForStatement(clients, started.Id, timeoutMs, 'catalog query');
+    rows = await readRows(clients, started.Id);
+  } catch (err) {
+    const reason = String((err as Error).message ?? err).replace(/\s+/g, ' ');
+    return { state: 'unknown', detail: `could not read the warehouse catalog (${reason}); --apply would run ${script}` };
+  }
+  if (!rows.some((r) => r.kind === 'schema')) return { state: 'missing', detail: `would run ${script}: schema and ${wanted.length} tables` };
+  const present = new Set(rows.filter((r) => r.kind === 'table').map((r) => r.name));
+  const absent = wanted.filter((t) => !present.has(t));
+  if (absent.length > 0) return { state: 'missing', detail: `schema exists; would run ${script} to create ${absent.join(', ')}` };
+  return { state: 'exists', detail: `schema and its ${wanted.length} tables` };
+}
+
+async function readRows(clients: AwsClients, statementId: string): Promise<{ kind: string; name: string }[]> {
+  const rows: { kind: string; name: string }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await awsCall(`Redshift statement ${statementId}`, 'GetStatementResult', () =>
+      clients.redshiftData.send(new GetStatementResultCommand({ Id: statementId, NextToken: nextToken })),
+    );
+    for (const rec of out.Records ?? []) rows.push({ kind: rec[0]?.stringValue ?? '', name: rec[1]?.stringValue ?? '' });
+    nextToken = out.NextToken;
+  } while (nextToken);
+  return rows;
+}
+
+async function waitForStatement(clients: AwsClients, statementId: string, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await awsCall(`Redshift statement ${statementId}`, 'DescribeStatement', () => clients.redshiftData.send(new DescribeStatementCommand({ Id: statementId })));
     if (d.Status === 'FINISHED') return;
-    if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(`Redshift statement ${statementId} (ddl.sql) ${d.Status}: ${d.Error ?? 'no error message'}`);
-    if (Date.now() > deadline) throw new Error(`Redshift statement ${statementId} (ddl.sql) still ${d.Status} after ${Math.round(timeoutMs / 1000)} s`);
+    if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(`Redshift statement ${statementId} (${what}) ${d.Status}: ${d.Error ?? 'no error message'}`);
+    if (Date.now() >= deadline) throw new Error(`Redshift statement ${statementId} (${what}) still ${d.Status} after ${Math.round(timeoutMs / 1000)} s`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }

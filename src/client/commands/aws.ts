@@ -12,6 +12,7 @@ const MARK: Record<SetupStep['state'], string> = {
   updated: 'updated ',
   skipped: 'skipped ',
   outdated: 'outdated',
+  unknown: 'unknown ',
 };
 
 export function registerAwsCommands(program: Command): void {
@@ -32,7 +33,11 @@ export function registerAwsCommands(program: Command): void {
           onStep: (s) => console.log(`  ${MARK[s.state]} ${s.resource}${s.detail ? ` - ${s.detail}` : ''}`),
         });
         const todo = steps.filter((s) => s.state === 'missing' || s.state === 'outdated').length;
+        const unknown = steps.filter((s) => s.state === 'unknown').length;
+        const outdated = steps.filter((s) => s.state === 'outdated').length;
         if (!opts.apply) console.log(todo ? `${todo} change(s) to make: run again with --apply` : 'nothing to change');
+        else if (outdated) console.log(`${outdated} outdated resource(s) left as they are: setup never changes an existing resource`);
+        if (unknown) console.log(`${unknown} resource(s) could not be checked (see above)`);
       } catch (err) {
         throw new UserError(`aws setup: ${(err as Error).message}`);
       } finally {
