@@ -2,6 +2,7 @@
  * The aws activities against a real moto server over HTTP: S3 sensor, Glue crawler and job runs,
  * Athena results, SNS delivery to an SQS queue, and fast failure on missing resources.
  */
+import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, CreateTableCommand, ListCrawlsCommand } from '@aws-sdk/client-glue';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -135,6 +136,34 @@ describe('Glue crawler', () => {
     const done = await acts.getCrawlState({ run: run('catalog'), crawlId: h.crawlId });
     expect(done.state).toBe('SUCCEEDED');
     expect(done.tables).toEqual([{ entity: 'orders', columns: ['order_id', 'customer_id'], rowCount: 42 }]);
+  });
+
+  it('stops the crawl on raw CSV files whose columns are in another order than the crawled table, naming each file', async () => {
+    const put = (key: string, body: Buffer | string) => clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `lake/raw/orders/2025-10-27/${key}`, Body: body }));
+    await put('a.csv', 'order_id,customer_id,product_id\n1,2,3\n');
+    await put('b.csv', '\uFEFF"Order_ID" , customer_id,product_id,extra\n4,5,6,x\n');
+    await put('c.csv', 'customer_id,order_id,product_id\n5,4,6\n');
+    await put('d.csv.gz', gzipSync('product_id,customer_id,order_id\n6,5,4\n'));
+    await put('e.xlsx', 'not read');
+    await clients.glue.send(
+      new CreateTableCommand({
+        DatabaseName: config.glueDatabase,
+        TableInput: {
+          Name: 'orders',
+          StorageDescriptor: { Columns: ['order_id', 'customer_id', 'product_id'].map((Name) => ({ Name, Type: 'bigint' })) },
+          PartitionKeys: [{ Name: 'partition_0', Type: 'string' }],
+        },
+      }),
+    );
+    const h = await acts.startCrawl({ run: run('catalog') });
+    await clients.glue.send(new ListCrawlsCommand({ CrawlerName: config.glueCrawler }));
+    const st = await acts.getCrawlState({ run: run('catalog'), crawlId: h.crawlId });
+    expect(st.state).toBe('FAILED');
+    expect(st.retryable).toBeUndefined();
+    expect(st.message).toContain('raw/orders/2025-10-27/c.csv: column 1 is customer_id, the table has order_id; column 2 is order_id, the table has customer_id');
+    expect(st.message).toContain('raw/orders/2025-10-27/d.csv.gz: column 1 is product_id, the table has order_id; column 3 is order_id, the table has product_id');
+    expect(st.message).not.toMatch(/a\.csv|b\.csv|e\.xlsx/);
+    expect(st.message).toMatch(/rerun catalog, or skip catalog and validate/);
   });
 
   it('fails fast, non-retryable, naming a crawler that does not exist', async () => {

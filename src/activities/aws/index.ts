@@ -9,6 +9,7 @@ import * as athena from './athena';
 import type { AwsClients } from './clients';
 import { createAwsClients, destroyAwsClients } from './clients';
 import * as glue from './glue';
+import { checkRawColumnOrder, columnOrderFailure } from './raw-column-order';
 import * as redshift from './redshift';
 import { listRawPartition, readEtlMetrics } from './s3';
 import { publishNotice } from './sns';
@@ -35,7 +36,12 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
     listRawPartition: (input) => listRawPartition(clients.s3, config, input),
 
     startCrawl: () => glue.startCrawl(clients.glue, config),
-    getCrawlState: ({ crawlId }) => glue.getCrawlState(clients.glue, config, crawlId),
+    async getCrawlState({ run, crawlId }) {
+      const status = await glue.getCrawlState(clients.glue, config, crawlId);
+      if (status.state !== 'SUCCEEDED') return status;
+      const problems = await checkRawColumnOrder(clients.s3, config, run.runDate, status.tables ?? []);
+      return problems.length === 0 ? status : { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
+    },
 
     startQuery: (input) => athena.startQuery(clients.athena, config, input),
     getQueryState: ({ queryId }) => athena.getQueryState(clients.athena, config, queryId),

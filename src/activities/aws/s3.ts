@@ -2,6 +2,7 @@
 import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsConfig } from '../../config';
+import type { Entity } from '../../shared/contract';
 import { RAW_FILE_SUFFIXES, rawPartitionPrefix } from '../../shared/contract';
 import { invalidData } from '../errors';
 import type { ListRawPartitionInput, RawObject, RawPartitionListing } from '../types';
@@ -10,8 +11,12 @@ import { lakePaths } from './lake-paths';
 
 const isSupported = (key: string) => RAW_FILE_SUFFIXES.some((s) => key.toLowerCase().endsWith(s));
 
-export async function listRawPartition(s3: S3Client, config: AwsConfig, input: ListRawPartitionInput): Promise<RawPartitionListing> {
-  const prefix = rawPartitionPrefix(input.entity, input.run.runDate);
+export function listRawPartition(s3: S3Client, config: AwsConfig, input: ListRawPartitionInput): Promise<RawPartitionListing> {
+  return listRawObjects(s3, config, input.entity, input.run.runDate);
+}
+
+export async function listRawObjects(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string): Promise<RawPartitionListing> {
+  const prefix = rawPartitionPrefix(entity, runDate);
   const fullPrefix = `${config.prefix}${prefix}`;
   const objects: RawObject[] = [];
   const ignored: string[] = [];
@@ -27,7 +32,7 @@ export async function listRawPartition(s3: S3Client, config: AwsConfig, input: L
   });
   objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   ignored.sort();
-  return { entity: input.entity, prefix, objects, ignored };
+  return { entity, prefix, objects, ignored };
 }
 
 /**
