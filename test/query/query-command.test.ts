@@ -34,7 +34,8 @@ async function cli(...args: string[]): Promise<{ out: string; err: string; code:
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
   let code = 0;
   try {
-    await buildProgram().parseAsync(['node', 'pipeline', 'query', '--warehouse', warehouse, ...args]);
+    const argv = ['node', 'pipeline', 'query', '--warehouse', warehouse, ...args];
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (e) {
     code = reportError(e);
   } finally {
