@@ -111,7 +111,7 @@ describe('pipeline aws setup', () => {
     await runSetup(config, clients, { apply: true, skipWarehouse: true, scriptPath: script });
     writeFileSync(script, 'print("v2")\n');
     const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true, scriptPath: script });
-    expect(plan.find((s) => s.resource.startsWith('Glue job script'))?.state).toBe('outdated');
+    expect(plan.find((s) => s.resource.startsWith('Glue job script'))).toMatchObject({ state: 'outdated', applyUpdates: true });
     const applied = await runSetup(config, clients, { apply: true, skipWarehouse: true, scriptPath: script });
     expect(applied.find((s) => s.resource.startsWith('Glue job script'))?.state).toBe('updated');
 
@@ -131,6 +131,8 @@ describe('pipeline aws setup', () => {
 
     const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true });
     expect(jobStep(plan)).toMatchObject({ state: 'outdated', detail: expect.stringContaining('runs Glue 4.0, expected 5.0 (Spark 3.5, Python 3.11)') });
+    // Not counted as a change --apply would make.
+    expect(jobStep(plan)?.applyUpdates).toBeUndefined();
     const applied = await runSetup(config, clients, { apply: true, skipWarehouse: true });
     expect(jobStep(applied)?.state).toBe('outdated');
     expect((await clients.glue.send(new GetJobCommand({ JobName: 'etl-on-glue-4' }))).Job?.GlueVersion).toBe('4.0');

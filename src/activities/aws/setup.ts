@@ -38,6 +38,8 @@ export interface SetupStep {
   resource: string;
   state: StepState;
   detail?: string;
+  /** An outdated resource that --apply brings up to date (the job script); others are left as they are. */
+  applyUpdates?: boolean;
 }
 
 export interface SetupOptions {
@@ -162,7 +164,7 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
       if (options.apply) {
         await upload();
         record({ resource: scriptRes, state: 'updated', detail: `from ${scriptPath}` });
-      } else record({ resource: scriptRes, state: 'outdated', detail: `differs from ${scriptPath}; would upload` });
+      } else record({ resource: scriptRes, state: 'outdated', detail: `differs from ${scriptPath}; would upload`, applyUpdates: true });
     } else await ensure(scriptRes, head !== undefined, upload, `from ${scriptPath}`);
 
     const job = await lookup(jobRes, 'GetJob', () => glue.send(new GetJobCommand({ JobName: config.glueJob })));

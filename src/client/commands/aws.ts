@@ -32,11 +32,11 @@ export function registerAwsCommands(program: Command): void {
           skipWarehouse: opts.skipWarehouse,
           onStep: (s) => console.log(`  ${MARK[s.state]} ${s.resource}${s.detail ? ` - ${s.detail}` : ''}`),
         });
-        const todo = steps.filter((s) => s.state === 'missing' || s.state === 'outdated').length;
+        const todo = steps.filter((s) => s.state === 'missing' || (s.state === 'outdated' && s.applyUpdates)).length;
         const unknown = steps.filter((s) => s.state === 'unknown').length;
-        const outdated = steps.filter((s) => s.state === 'outdated').length;
+        const leftAlone = steps.filter((s) => s.state === 'outdated' && !s.applyUpdates).length;
         if (!opts.apply) console.log(todo ? `${todo} change(s) to make: run again with --apply` : 'nothing to change');
-        else if (outdated) console.log(`${outdated} outdated resource(s) left as they are: setup never changes an existing resource`);
+        if (leftAlone) console.log(`${leftAlone} outdated resource(s) that setup leaves as they are: it never changes an existing crawler or job (see above)`);
         if (unknown) console.log(`${unknown} resource(s) could not be checked (see above)`);
       } catch (err) {
         throw new UserError(`aws setup: ${(err as Error).message}`);
