@@ -6,16 +6,16 @@
 #   docker build -t ecommerce-pipeline .
 #   docker run --rm ecommerce-pipeline schedule describe      # any `pipeline` command
 #
-# The DuckDB and Temporal native modules in package-lock.json are the linux-x64 (glibc) builds:
-# build for linux/amd64 (docker-compose.yml sets the platform), and keep a Debian-based Node image.
+# package-lock.json holds every platform's build of the native modules (DuckDB, swc, rollup), so
+# `npm ci` installs as it is; docker-compose.yml still pins linux/amd64, the platform CI tests. Keep
+# a Debian-based (glibc) Node image.
 
 ARG NODE_IMAGE=node:20.19.5-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-COPY deploy/compose/npm-ci.sh /usr/local/bin/npm-ci
-RUN npm-ci
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
@@ -29,8 +29,7 @@ ENV NODE_ENV=production \
     PIPELINE_OUTBOX_PATH=/data/warehouse/notifications.jsonl
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-COPY deploy/compose/npm-ci.sh /usr/local/bin/npm-ci
-RUN npm-ci --omit=dev && npm cache clean --force
+RUN npm ci --no-audit --no-fund --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # Read at run time by the aws backend (Redshift SQL templates, the Glue job script it uploads).

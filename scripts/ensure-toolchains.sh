@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the toolchains that build the test servers are present: a JDK with javac and Maven (the
-# time-skipping test server) and Go (the temporal CLI dev server, built only when no binary is found).
+# time-skipping test server) and Go (the temporal CLI dev server and the docker compose plugin, built
+# only when no binary is found).
 # Missing ones are installed from the registries this project may use: Debian's packages for the JDK
 # and Maven, and the Go module proxy for Go (Debian's Go is too old to build the CLI).
 #
@@ -34,11 +35,16 @@ if ! command -v mvn >/dev/null; then
   apt_install "Maven" maven
 fi
 
-# The temporal CLI is built from source only when no binary is on hand (see ensure-temporal-cli.sh).
+# The temporal CLI and the compose plugin are built from source only when no binary is on hand (see
+# ensure-temporal-cli.sh and deploy/compose/ensure-compose-plugin.sh).
+tool_bin="${XDG_CACHE_HOME:-$HOME/.cache}/ecommerce-pipeline/bin"
 have_temporal() {
-  [[ -n "${TEMPORAL_CLI_PATH:-}" ]] || command -v temporal >/dev/null || [[ -x "${XDG_CACHE_HOME:-$HOME/.cache}/ecommerce-pipeline/bin/temporal" ]]
+  [[ -n "${TEMPORAL_CLI_PATH:-}" ]] || command -v temporal >/dev/null || [[ -x "$tool_bin/temporal" ]]
 }
-if command -v go >/dev/null || have_temporal; then
+have_compose() {
+  [[ -x "$tool_bin/docker-compose" ]] || { command -v docker >/dev/null && docker compose version >/dev/null 2>&1; }
+}
+if command -v go >/dev/null || { have_temporal && have_compose; }; then
   exit 0
 fi
 

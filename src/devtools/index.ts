@@ -1,5 +1,5 @@
 /** Tools for running real Temporal servers on this machine: the CLI dev server and the Java test server. */
-export { findTemporalCli, temporalCliCachePath, TEMPORAL_CLI_VERSION } from './temporal-cli';
+export { findTemporalCli, temporalCliCachePath } from './temporal-cli';
 export type { FindTemporalCliOptions } from './temporal-cli';
 export { startDevServer, isServerUp, DevServerStartError } from './dev-server';
 export type { DevServerOptions, DevServerHandle } from './dev-server';

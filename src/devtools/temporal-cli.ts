@@ -8,9 +8,6 @@ import path from 'node:path';
 import { findOnPath, isExecutable } from './executables';
 import { toolCacheDir } from './tool-cache';
 
-export const TEMPORAL_CLI_VERSION = '1.5.1';
-export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-
 export function temporalCliCachePath(): string {
   return path.join(toolCacheDir(), 'bin', 'temporal');
 }
@@ -22,7 +19,7 @@ export interface FindTemporalCliOptions {
   log?: (line: string) => void;
 }
 
-/** TEMPORAL_CLI_PATH, then PATH, then the cache; else `go install` into the cache. */
+/** TEMPORAL_CLI_PATH, then PATH, then the cache; else built into the cache by scripts/ensure-temporal-cli.sh. */
 export async function findTemporalCli(options: FindTemporalCliOptions = {}): Promise<string> {
   const fromEnv = process.env.TEMPORAL_CLI_PATH;
   if (fromEnv) {
@@ -36,35 +33,39 @@ export async function findTemporalCli(options: FindTemporalCliOptions = {}): Pro
   if (options.install === false) {
     throw new Error(`no temporal CLI found (TEMPORAL_CLI_PATH, PATH, ${cached}); run: bash scripts/ensure-temporal-cli.sh`);
   }
-  await goInstallTemporalCli(path.dirname(cached), options.log ?? ((line) => process.stderr.write(`${line}\n`)));
-  if (!isExecutable(cached)) throw new Error(`go install finished but ${cached} is missing`);
+  await buildTemporalCli(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  if (!isExecutable(cached)) throw new Error(`the build finished but ${cached} is missing`);
   return cached;
 }
 
-async function goInstallTemporalCli(binDir: string, log: (line: string) => void): Promise<void> {
-  const go = findOnPath('go');
-  if (!go) {
+async function buildTemporalCli(log: (line: string) => void): Promise<void> {
+  if (!findOnPath('go')) {
     throw new Error(
       `the temporal CLI is not installed and Go is not on PATH to build it. Install Go (1.21 or newer: go fetches the toolchain the CLI needs through the module proxy), ` +
-        `or put a temporal ${TEMPORAL_CLI_VERSION} binary on PATH or in TEMPORAL_CLI_PATH.`,
+        `or put a temporal binary (the version scripts/ensure-temporal-cli.sh names) on PATH or in TEMPORAL_CLI_PATH.`,
     );
   }
-  fs.mkdirSync(binDir, { recursive: true });
-  const target = `${TEMPORAL_CLI_MODULE}@v${TEMPORAL_CLI_VERSION}`;
-  log(`building the temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${binDir} (once per machine, takes a few minutes)...`);
-  const args = ['install', '-v', `-ldflags=-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, target];
-  // The CLI's SQLite is pure Go; without cgo no C compiler is needed.
-  const env = { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' };
+  // The script owns the build (version, flags, lock): CI and a second demo started meanwhile wait on
+  // the same lock instead of building again, and Go's package list stays in a log file.
+  const script = ensureScriptPath();
   const code = await new Promise<number | string>((resolve) => {
-    const child = spawn(go, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const forward = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) log(`  ${line}`);
-    };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
+    const child = spawn('bash', [script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split(/[\r\n]+/)) {
+        if (line.trim()) log(line);
+      }
+    });
     child.once('error', (err) => resolve(err.message));
     child.once('exit', (c, signal) => resolve(signal ?? c ?? 'unknown'));
   });
-  if (code !== 0) throw new Error(`go install ${target} failed (${code}); see go's output above`);
-  log(`built ${path.join(binDir, 'temporal')}`);
+  if (code !== 0) throw new Error(`building the temporal CLI failed (exit ${code}); its reason is in the lines above`);
+}
+
+/** scripts/ensure-temporal-cli.sh of this checkout, from src/devtools or dist/src/devtools. */
+function ensureScriptPath(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'scripts', 'ensure-temporal-cli.sh');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error(`scripts/ensure-temporal-cli.sh was not found above ${__dirname}; put a temporal binary on PATH or in TEMPORAL_CLI_PATH`);
 }

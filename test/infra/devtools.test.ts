@@ -1,4 +1,5 @@
 /** How the server tooling finds its binaries and reports what is missing; no server is started here. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -48,6 +49,52 @@ describe('findTemporalCli', () => {
     process.env.PATH = path.join(emptyDir, 'empty-bin');
     await expect(findTemporalCli()).rejects.toThrow(/Go is not on PATH to build it/);
     await expect(findTemporalCli({ install: false })).rejects.toThrow(/scripts\/ensure-temporal-cli\.sh/);
+  });
+});
+
+describe('building the temporal CLI (scripts/ensure-temporal-cli.sh, also behind findTemporalCli)', () => {
+  // A stand-in for go: counts its builds, prints a package list as go -v would, takes a second.
+  function fakeGo(): string {
+    const bin = path.join(emptyDir, 'fake-go-bin');
+    writeExecutable(
+      path.join(bin, 'go'),
+      [
+        'case "$1" in version) echo "go version go1.99 linux/amd64"; exit 0;; esac',
+        `echo build >> ${path.join(emptyDir, 'builds')}`,
+        'for i in $(seq 1 50); do echo "go: downloading example.com/module$i v1.0.0" >&2; done',
+        'sleep 1',
+        'mkdir -p "$GOBIN" && printf "#!/bin/sh\\necho temporal version 1.5.1\\n" > "$GOBIN/temporal" && chmod +x "$GOBIN/temporal"',
+      ].join('\n'),
+    );
+    return bin;
+  }
+
+  it('builds once when two callers start together: the second says it waits, neither prints go\'s output', async () => {
+    delete process.env.TEMPORAL_CLI_PATH;
+    process.env.XDG_CACHE_HOME = path.join(emptyDir, 'cache');
+    process.env.PATH = `${fakeGo()}:/usr/bin:/bin`;
+    const script = path.resolve(__dirname, '../../scripts/ensure-temporal-cli.sh');
+    const run = (): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((resolve) => {
+        const child = spawn('bash', [script], { env: process.env });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.once('exit', (code) => resolve({ code, out, err }));
+      });
+    const first = run();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lines: string[] = [];
+    const [a, b] = await Promise.all([first, findTemporalCli({ log: (line) => lines.push(line) })]);
+    expect(a.code).toBe(0);
+    expect(a.out.trim()).toBe(temporalCliCachePath());
+    expect(b).toBe(temporalCliCachePath());
+    expect(fs.readFileSync(path.join(emptyDir, 'builds'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(lines.join('\n')).toMatch(/another process is building it; waiting/);
+    expect(`${a.err}\n${lines.join('\n')}`).not.toMatch(/go: downloading/);
+    expect(a.err.trim().split('\n')).toHaveLength(2); // "building ..." and "built ... in N s"
+    expect(fs.readFileSync(`${temporalCliCachePath()}.build.log`, 'utf8')).toMatch(/go: downloading example.com\/module50/);
   });
 });
 
