@@ -8,6 +8,9 @@
  */
 import type { Entity, StageName } from '../shared/contract';
 import type { QualityResult, QualityThresholds } from '../shared/quality';
+import type { UnreadItem } from '../shared/unread';
+
+export type { UnreadItem };
 
 /**
  * Identifies the run a call belongs to. Backends derive idempotency tokens from it, so a retried
@@ -92,6 +95,8 @@ export interface CatalogedTable {
 
 export interface CrawlStatus extends JobStatus {
   tables?: CatalogedTable[];
+  /** What the run's partitions hold that was not read (other kinds, folders, links, skipped sheets, empty files). */
+  unread?: UnreadItem[];
 }
 
 // ---- validate (and any other named query) ---------------------------------------------------------
@@ -217,12 +222,24 @@ export interface Notice {
   text: string; // readable body
   stages: StageSummary[];
   quality?: QualityResult[];
+  /** What the run's partitions hold that was not read, so a partial day never passes unremarked. */
+  unread?: UnreadItem[];
+}
+
+export interface ChannelFailure {
+  /** The channel, as in `channels`: `webhook:<host>`, `outbox:<path>`, `console`. */
+  channel: string;
+  /** Why it failed after its retries (redacted: never a credential). */
+  error: string;
+  attempts: number;
 }
 
 export interface PublishResult {
   messageId: string;
   /** Where it went: `sns:<topic>`, `console`, `outbox:<path>`, `webhook:<host>`. */
   channels: string[];
+  /** Channels that could not deliver it; the notice still counts as published when another one did. */
+  failures?: ChannelFailure[];
 }
 
 // ---- the interface --------------------------------------------------------------------------------

@@ -28,7 +28,15 @@ export function connectionOptions(config: TemporalConfig): ConnectionOptions {
             : undefined,
       }
     : undefined;
-  return { address: config.address, tls, apiKey: config.apiKey, connectTimeout: '10 seconds' };
+  return {
+    address: config.address,
+    tls,
+    apiKey: config.apiKey,
+    connectTimeout: '10 seconds',
+    // gRPC waits up to 2 minutes between attempts to reconnect a lost channel by default, so a CLI
+    // following a run (watch.ts) could see a restarted server only minutes after it is back.
+    channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 5_000 },
+  };
 }
 
 function unreachable(config: TemporalConfig, err: unknown): UserError {

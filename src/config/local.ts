@@ -9,7 +9,9 @@ const schema = z.object({
   PIPELINE_LAKE_DIR: z.string().default('./data/lake'),
   PIPELINE_WAREHOUSE_PATH: z.string().default('./data/warehouse.duckdb'),
   PIPELINE_OUTBOX_PATH: z.string().default('./data/notifications.jsonl'),
-  PIPELINE_WEBHOOK_URL: z.url('expected an http(s) URL').optional(),
+  // Only http and https: `htps://...` or `ftp://...` is a typo, not a channel. An error shows the
+  // scheme and host only (config/env.ts, shared/redact.ts), never the credentials, path or query.
+  PIPELINE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
   PIPELINE_DUCKDB_THREADS: z.coerce.number().int().positive('a whole number of threads > 0').optional(),
   PIPELINE_DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB').default('1GB'),
 });

@@ -6,6 +6,7 @@
 import pino from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import type { Logger as TemporalLogger, LogLevel as TemporalLogLevel, LogMetadata } from '@temporalio/common';
+import { redact } from '../shared/redact';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -24,6 +25,9 @@ export function createLogger(options: LoggerOptions): PinoLogger {
       // "level":"info" reads better in a terminal and in log search than pino's numbers.
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      // The last line of defence: no line leaves with a configured secret or anything that looks like
+      // a credential (URL user info, ?token=...), whoever logged it (SDK, Core, workflow, activity).
+      hooks: { streamWrite: (line) => redact(line) },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );

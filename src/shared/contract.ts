@@ -61,6 +61,7 @@ export const KEY_COLUMN: Record<Entity, string> = {
 
 /** Reject reasons, in the order the checks run: the first failing check gives the reason. */
 export const REJECT_REASONS = [
+  'malformed_row',
   'missing_key',
   'bad_date',
   'bad_number',
@@ -71,8 +72,23 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** Raw file kinds a partition may hold. */
+/** The reasons a record that splits into its fields can earn: all but `malformed_row`, which is about the line. */
+export const FIELD_REJECT_REASONS = REJECT_REASONS.filter((r): r is Exclude<RejectReason, 'malformed_row'> => r !== 'malformed_row');
+
+/** Raw file kinds a partition may hold (the name's ending, in any case). */
 export const RAW_FILE_SUFFIXES = ['.csv', '.csv.gz', '.xlsx'] as const;
+
+/**
+ * Why a file of this name in a partition is not read, or undefined for a raw file the backends read.
+ * Hidden names (a leading dot, or an underscore as Spark and Glue treat them) are in-progress or
+ * tool files; the reason is shown to the operator, so it says what to do.
+ */
+export function unreadFileReason(name: string): string | undefined {
+  if (name.startsWith('.') || name.startsWith('_')) return `a hidden file (its name starts with '${name[0]}')`;
+  const lower = name.toLowerCase();
+  if (!RAW_FILE_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return `not a raw file kind (${RAW_FILE_SUFFIXES.join(', ')})`;
+  return undefined;
+}
 
 export function rawPartitionPrefix(entity: Entity, runDate: string): string {
   return `raw/${entity}/${runDate}/`;

@@ -18,6 +18,12 @@ export interface QualityThresholds {
   referentialConsistency: number;
   /** At least this many rows per entity. */
   minRows: number;
+  /**
+   * What the gate does when the partitions hold something that was not read (a file of another
+   * kind, a folder, a link, an empty file, a sheet matching no entity): `warn` names it in the
+   * status and the notice; `fail` also fails the gate.
+   */
+  unreadFiles?: 'warn' | 'fail';
 }
 
 export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
@@ -26,6 +32,7 @@ export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
   keyUniqueness: 0.99,
   referentialConsistency: 0.99,
   minRows: 1,
+  unreadFiles: 'warn',
 };
 
 export interface QualityMeasurement {

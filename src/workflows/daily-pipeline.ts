@@ -15,7 +15,7 @@ import {
   setHandler,
   upsertMemo,
 } from '@temporalio/workflow';
-import type { NoticeKind, PipelineActivities } from '../activities/types';
+import type { NoticeKind, PipelineActivities, PublishResult } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { STAGES } from '../shared/contract';
 import type { PipelineInput, PipelineResult } from './definitions';
@@ -56,11 +56,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
   setHandler(rerunStageSignal, (stage, reason) => control.onSignal('rerun', stage, reason));
 
   /** Publishes a notice once per outcome: the same failure after a rerun is not announced twice. */
-  async function notify(kind: NoticeKind, detail: string, keyParts: string[], keyText?: string): Promise<void> {
+  async function notify(kind: NoticeKind, detail: string, keyParts: string[], keyText?: string): Promise<PublishResult | undefined> {
     const notice = buildNotice(book, kind, detail, keyParts, keyText);
-    if (book.status.noticesSent.includes(notice.key)) return;
-    await notifier.publishNotification.executeWithOptions({ summary: `${kind} notice` }, [notice]);
+    if (book.status.noticesSent.includes(notice.key)) return undefined;
+    const published = await notifier.publishNotification.executeWithOptions({ summary: `${kind} notice` }, [notice]);
     book.status.noticesSent.push(notice.key);
+    return published;
   }
 
   /** Failure notices must not take the run down with them when the channel itself is broken. */
@@ -97,7 +98,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
     try {
       await scope.run(async () => {
         if (stage === 'notify') {
-          await notify('succeeded', '', ['run']);
+          // A channel that failed while another delivered is the operator's to know, not a failed run.
+          const failures = (await notify('succeeded', '', ['run']))?.failures ?? [];
+          if (failures.length) {
+            s.metrics.failedChannels = failures.length;
+            s.message = `delivered, but not to: ${failures.map((f) => `${f.channel} (${f.error})`).join('; ')}`;
+          }
         } else {
           await STAGE_RUNNERS[stage](ctx, s);
         }

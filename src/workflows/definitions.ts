@@ -7,6 +7,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { StageName } from '../shared/contract';
 import type { QualityResult, QualityThresholds } from '../shared/quality';
+import type { UnreadItem } from '../shared/unread';
 
 export const WORKFLOW_TYPE = 'dailyPipeline';
 
@@ -92,6 +93,8 @@ export interface PipelineStatus {
   currentStage?: StageName;
   stages: StageStatus[];
   quality?: QualityResult[];
+  /** What the catalog found in the partitions and did not read (other kinds, folders, links, empty files, sheets). */
+  unread?: UnreadItem[];
   operatorActions: OperatorAction[];
   noticesSent: string[];
   /** Set while the run waits for an operator: until when. */

@@ -55,5 +55,6 @@ export function buildNotice(book: RunBook, kind: NoticeKind, detail: string, key
     text: lines.join('\n'),
     stages: stageSummaries(book),
     quality: book.status.quality,
+    ...(book.status.unread?.length ? { unread: book.status.unread } : {}),
   };
 }

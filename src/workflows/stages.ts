@@ -8,6 +8,7 @@ import { CancellationScope, executeChild, log, proxyActivities, proxyLocalActivi
 import type { EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
+import { unreadSummary } from '../shared/unread';
 import { pageToRecords, toQualityResults, toVerifyRows, verifyProblems } from '../shared/results';
 import type { NoticeKind } from '../activities/types';
 import type { PipelineOptions, StageOptions, StageStatus } from './definitions';
@@ -153,6 +154,11 @@ async function catalog(ctx: StageContext, s: StageStatus): Promise<void> {
     if (t.files !== undefined) s.metrics[`${t.entity}.files`] = t.files;
   }
   if (st.state !== 'SUCCEEDED') throw new StageError(failureText(`crawl ${crawl.crawlId}`, st));
+  ctx.book.status.unread = st.unread?.length ? st.unread : undefined;
+  if (st.unread?.length) {
+    s.metrics.unread = st.unread.length;
+    s.message = unreadSummary(st.unread);
+  }
 }
 
 async function validate(ctx: StageContext, s: StageStatus): Promise<void> {
@@ -189,8 +195,11 @@ async function validate(ctx: StageContext, s: StageStatus): Promise<void> {
   ctx.book.status.quality = results;
   s.metrics.checks = results.length;
   s.metrics.failedChecks = results.filter((r) => !r.passed).length;
-  if (!gatePassed(results)) {
+  const unread = ctx.book.status.unread ?? [];
+  const unreadFails = ctx.options.quality.unreadFiles === 'fail' && unread.length > 0;
+  if (!gatePassed(results) || unreadFails) {
     const failed = results.filter((r) => !r.passed).map((r) => `${r.entity}.${r.check} ${round(r.value)} < ${r.threshold}`);
+    if (unreadFails) failed.push(`${unreadSummary(unread)} (quality.unreadFiles is fail)`);
     throw new StageError(`quality gate failed: ${failed.length ? failed.join('; ') : 'no checks were measured'}`, 'quality_failed');
   }
 }

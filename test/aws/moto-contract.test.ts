@@ -17,6 +17,7 @@ import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/cl
 import type { Notice, RunRef } from '../../src/activities/types';
 import type { AwsConfig } from '../../src/config';
 import { glueRunErrorTail, tailLogStream } from '../../src/activities/aws/logs';
+import { unreadInPartitions } from '../../src/activities/aws/s3';
 import { pageToRecords, toQualityResults } from '../../src/shared/results';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
@@ -69,6 +70,9 @@ describe('listRawPartition (S3 sensor)', () => {
     await put('raw/orders/2025-10-27/orders_a.csv.gz', 'gz');
     await put('raw/orders/2025-10-27/more.xlsx', 'x');
     await put('raw/orders/2025-10-27/README.txt', 'notes');
+    await put('raw/orders/2025-10-27/.orders_c.csv', 'order_id\n2\n');
+    await put('raw/orders/2025-10-27/_SUCCESS', '');
+    await put('raw/orders/2025-10-27/late/orders_d.csv', 'order_id\n3\n');
     await put('raw/orders/2025-10-27/', '');
     await put('raw/orders/2025-10-28/orders.csv', 'other day');
     await put('raw/customers/2025-10-27/customers.csv', 'other entity');
@@ -81,7 +85,19 @@ describe('listRawPartition (S3 sensor)', () => {
       'raw/orders/2025-10-27/orders_b.csv',
     ]);
     expect(after.objects[2]?.size).toBe(11);
-    expect(after.ignored).toEqual(['raw/orders/2025-10-27/README.txt']);
+    expect(after.ignored).toEqual([
+      'raw/orders/2025-10-27/.orders_c.csv',
+      'raw/orders/2025-10-27/README.txt',
+      'raw/orders/2025-10-27/_SUCCESS',
+      'raw/orders/2025-10-27/late/orders_d.csv',
+    ]);
+    // The catalog stage names each with its reason, nothing ignored silently.
+    expect(await unreadInPartitions(clients.s3, config, '2025-10-27')).toEqual([
+      { key: 'raw/orders/2025-10-27/.orders_c.csv', reason: "a hidden file (its name starts with '.')" },
+      { key: 'raw/orders/2025-10-27/README.txt', reason: 'not a raw file kind (.csv, .csv.gz, .xlsx)' },
+      { key: 'raw/orders/2025-10-27/_SUCCESS', reason: "a hidden file (its name starts with '_')" },
+      { key: 'raw/orders/2025-10-27/late/orders_d.csv', reason: 'in a sub-folder: partitions are not read recursively' },
+    ]);
   });
 
   it('fails fast naming the bucket when it does not exist', async () => {

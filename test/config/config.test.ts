@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
+import { describeSettingValue } from '../../src/shared/redact';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'pipeline');
 
@@ -68,6 +69,54 @@ describe('configuration', () => {
     const c = loadConfig({ TEMPORAL_API_KEY: 'secret', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
     expect(c.temporal.tls).toBeDefined();
     expect(c.temporal.apiKey).toBe('secret');
+  });
+
+  describe('the webhook URL', () => {
+    const PASSWORD = 's3cr3tPass';
+    const TOKEN = 't0ken123';
+    const noSecret = (message: string) => {
+      expect(message).not.toContain(PASSWORD);
+      expect(message).not.toContain(TOKEN);
+      expect(message).not.toContain('\n');
+    };
+
+    it('must be http or https: a typo of the scheme is one line naming the setting, without the secret parts', () => {
+      const message = error({ PIPELINE_WEBHOOK_URL: `htps://hookuser:${PASSWORD}@hooks.example.com/hook?token=${TOKEN}` });
+      expect(message).toBe('PIPELINE_WEBHOOK_URL: has "htps://***@hooks.example.com/..."; expected an http:// or https:// URL');
+      noSecret(message);
+      expect(error({ PIPELINE_WEBHOOK_URL: 'ftp://hooks.example.com/x' })).toBe('PIPELINE_WEBHOOK_URL: has "ftp://hooks.example.com/..."; expected an http:// or https:// URL');
+    });
+
+    it('does not print the credentials, path or query of a malformed URL, nor a value that is no URL at all', () => {
+      const malformed = error({ PIPELINE_WEBHOOK_URL: `http://hookuser:${PASSWORD}@[bad/hook?token=${TOKEN}` });
+      expect(malformed).toMatch(/^PIPELINE_WEBHOOK_URL: has "http:\/\/\*\*\*@\[bad\/\.\.\."; expected an http:\/\/ or https:\/\/ URL$/);
+      noSecret(malformed);
+      const notUrl = error({ PIPELINE_WEBHOOK_URL: `${PASSWORD} ${TOKEN}` });
+      expect(notUrl).toBe('PIPELINE_WEBHOOK_URL: has a value that is not a URL (not shown); expected an http:// or https:// URL');
+      // Other URL settings are shown the same way.
+      noSecret(error({ PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1', PIPELINE_S3_BUCKET: 'lake-b', PIPELINE_AWS_ENDPOINT_URL: `http://u:${PASSWORD}@[x?token=${TOKEN}` }));
+    });
+
+    it('accepts http and https, credentials included (the notifier sends them as basic authentication)', () => {
+      const url = `https://hookuser:${PASSWORD}@hooks.example.com/hook?token=${TOKEN}`;
+      expect(loadConfig({ PIPELINE_WEBHOOK_URL: url }).local.webhookUrl).toBe(url);
+      expect(loadConfig({ PIPELINE_WEBHOOK_URL: 'http://127.0.0.1:9000/hook' }).local.webhookUrl).toBe('http://127.0.0.1:9000/hook');
+    });
+
+    it('the worker command prints the one line, without the secret, and exits 2', () => {
+      const r = spawnSync(CLI, ['worker'], {
+        env: { ...process.env, PIPELINE_WEBHOOK_URL: `htps://hookuser:${PASSWORD}@hooks.example.com/hook?token=${TOKEN}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe('pipeline: configuration error: PIPELINE_WEBHOOK_URL: has "htps://***@hooks.example.com/..."; expected an http:// or https:// URL');
+      noSecret(`${r.stdout}${r.stderr}`.trim());
+    });
+  });
+
+  it('never shows the value of a secret setting', () => {
+    expect(describeSettingValue('TEMPORAL_API_KEY', 'tk-abcdef123456')).toBe('has a value (not shown)');
   });
 
   it('the worker command prints one clean line and exits 2 on a bad setting', () => {

@@ -15,7 +15,7 @@ import type { JobStatus, RunRef } from '../../src/activities/types';
 import type { GenerateResult } from '../../src/generate';
 import { generateLake } from '../../src/generate';
 import type { StageName } from '../../src/shared/contract';
-import { REJECT_REASONS } from '../../src/shared/contract';
+import { FIELD_REJECT_REASONS } from '../../src/shared/contract';
 
 const DATE = '2025-10-27';
 const SCRIPT = path.join(__dirname, '..', '..', 'bench', 'pandas_baseline.py');
@@ -48,7 +48,7 @@ const gold = (table: string) => `'${path.join(dir, 'pandas', 'processed', 'gold'
 describe('bench/pandas_baseline.py', () => {
   it('counts what the generator planned', () => {
     const day = plan.days[0];
-    const injected = (e: 'customers' | 'products' | 'orders') => REJECT_REASONS.reduce((s, r) => s + (day.injections[e][r] ?? 0), 0);
+    const injected = (e: 'customers' | 'products' | 'orders') => FIELD_REJECT_REASONS.reduce((s, r) => s + (day.injections[e][r] ?? 0), 0);
     expect(pandas.counts.customers).toMatchObject({ loaded: day.customers, rejected: injected('customers'), duplicates: day.injections.customers.exact_duplicate });
     expect(pandas.counts.products).toMatchObject({ loaded: day.products, rejected: injected('products'), duplicates: day.injections.products.exact_duplicate });
     expect(pandas.counts.orders).toMatchObject({ loaded: day.orders, rejected: injected('orders'), duplicates: day.injections.orders.exact_duplicate });

@@ -102,20 +102,28 @@ describe('catalog', () => {
     const { crawlId } = await a.startCrawl({ run });
     const st = await settle(() => a.getCrawlState({ run, crawlId }));
     expect(st.state).toBe('SUCCEEDED');
-    expect(st.message).toContain('book.xlsx[Notes]');
+    expect(st.unread).toEqual([
+      { key: 'raw/products/2025-02-02/book.xlsx[Notes]', reason: 'a sheet with no products column in its first 10 rows (first row: free text, about products)' },
+    ]);
     expect(st.tables?.find((t) => t.entity === 'products')).toMatchObject({ rowCount: 2, files: 2 });
   });
 
-  it('fails the crawl naming the file and line of a malformed row', async () => {
+  it('keeps a malformed line in bronze with its row number and text, and reads the rest of the file', async () => {
     const date = '2025-02-03';
     writeGoodDay(config.lakeDir, date);
-    writeRaw(config.lakeDir, 'orders', date, 'o.csv', `${ORDERS}1,1,1,2025-01-01,1.00,1\n2,1,1,2025-01-01,2.00,1,extra\n`);
+    writeRaw(config.lakeDir, 'orders', date, 'o.csv', `${ORDERS}1,1,1,2025-01-01,1.00,1\n2,1,1,2025-01-01,2.00,1,extra\n3,1,1,2025-01-01,3.00,1\n`);
     const run = runRef(date, 'catalog');
     const { crawlId } = await a.startCrawl({ run });
     const st = await settle(() => a.getCrawlState({ run, crawlId }));
-    expect(st.state).toBe('FAILED');
-    expect(st.retryable).toBeUndefined();
-    expect(st.message).toBe('raw/orders/2025-02-03/o.csv: line 3 has 7 fields but the header has 6');
+    expect(st.state).toBe('SUCCEEDED');
+    const rows = await a.engine.query(
+      `SELECT source_row, order_id, malformed_line FROM bronze.orders WHERE batch_date = DATE '${date}' ORDER BY source_row`,
+    );
+    expect(rows).toEqual([
+      { source_row: 2, order_id: '1', malformed_line: null },
+      { source_row: 3, order_id: null, malformed_line: '2,1,1,2025-01-01,2.00,1,extra' },
+      { source_row: 4, order_id: '3', malformed_line: null },
+    ]);
   });
 
   it('replaces the date on a re-catalogue and never touches raw files', async () => {

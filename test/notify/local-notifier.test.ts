@@ -79,6 +79,18 @@ beforeEach(async () => {
   return () => rm(dir, { recursive: true, force: true });
 });
 
+/** Short waits between tries of a failing channel: the default waits a few seconds. */
+const FAST_RETRY = { attempts: 3, initialDelayMs: 20, maxDelayMs: 50 };
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  return port;
+}
+
 function config(webhookUrl?: string): LocalConfig {
   return { lakeDir: dir, warehousePath: path.join(dir, 'w.duckdb'), outboxPath: path.join(dir, 'nested', 'deeper', 'notifications.jsonl'), webhookUrl, duckdbMemoryLimit: '1GB' };
 }
@@ -144,37 +156,183 @@ describe('local notifier', () => {
     expect(received[0].body).toMatchObject({ runDate: '2025-10-27', kind: 'succeeded', messageId: result.messageId });
   });
 
-  it('fails (to be retried) on a non-2xx answer, records nothing, and succeeds on the retry', async () => {
+  it('retries a webhook answering 503 with backoff inside the same publish, and records the notice once', async () => {
     const cfg = config(`${baseUrl}/hooks/abc`);
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
-    respond = (res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('try later');
-    const err = (await notifier.publishNotification(notice()).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(Error);
-    expect(err.name).toBe('Error');
-    expect(err.message).toContain('answered 503');
-    expect(err.message).toContain('try later');
-    await expect(readFile(cfg.outboxPath)).rejects.toThrow(/ENOENT/);
-    respond = (res) => res.writeHead(204).end();
-    await notifier.publishNotification(notice());
+    const warnings: string[] = [];
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    let answers = 0;
+    respond = (res) => (++answers === 1 ? res.writeHead(503, { 'content-type': 'text/plain' }).end('try later') : res.writeHead(204).end());
+    const result = await notifier.publishNotification(notice());
     expect(received).toHaveLength(2);
+    expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`, `webhook:${new URL(baseUrl).host}`]);
+    expect(result.failures).toBeUndefined();
+    expect(warnings).toEqual([]);
     expect(await outbox(cfg)).toHaveLength(1);
+    expect(lines).toHaveLength(1);
   });
 
-  it('gives up on a webhook that does not answer in time', async () => {
+  it('a webhook that keeps failing does not fail the publish nor stop the console and the outbox; the failure is reported', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    const warnings: { message: string; meta: Record<string, unknown> }[] = [];
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: (message, meta) => warnings.push({ message, meta }),
+      retry: FAST_RETRY,
+    });
+    respond = (res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('try later');
+    const result = await notifier.publishNotification(notice());
+    const channel = `webhook:${new URL(baseUrl).host}`;
+    expect(received).toHaveLength(3); // FAST_RETRY.attempts
+    expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
+    expect(result.failures).toEqual([{ channel, attempts: 3, error: expect.stringContaining('answered 503') as string }]);
+    expect(result.failures![0].error).toContain('try later');
+    expect(lines).toHaveLength(1);
+    const [record] = await outbox(cfg);
+    expect(record).toMatchObject({ key: notice().key, channels: ['console', `outbox:${cfg.outboxPath}`], failures: result.failures });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toContain(`notice channel ${channel} failed after 3 attempts`);
+    expect(warnings[0].meta).toMatchObject({ channel, attempts: 3, noticeKey: notice().key });
+    // The outbox is the record: publishing the same notice again repeats nothing and reports the same.
+    const again = await notifier.publishNotification(notice());
+    expect(again).toEqual(result);
+    expect(received).toHaveLength(3);
+  });
+
+  it('does not retry a webhook that refuses the notice (4xx)', async () => {
+    const cfg = config(`${baseUrl}/hooks/abc`);
+    respond = (res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no such hook');
+    const result = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, retry: FAST_RETRY }).publishNotification(notice());
+    expect(received).toHaveLength(1);
+    expect(result.failures).toMatchObject([{ attempts: 1, error: expect.stringContaining('answered 404') as string }]);
+    expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
+  });
+
+  it('gives up on a webhook that does not answer in time, and still delivers to the other channels', async () => {
     const cfg = config(`${baseUrl}/slow`);
     respond = () => undefined; // never answers
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), webhookTimeoutMs: 300 });
-    await expect(notifier.publishNotification(notice())).rejects.toThrow(/did not answer within 300 ms/);
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, webhookTimeoutMs: 300, retry: { ...FAST_RETRY, attempts: 2 } });
+    const result = await notifier.publishNotification(notice());
+    expect(result.failures).toMatchObject([{ attempts: 2, error: expect.stringMatching(/did not answer within 300 ms/) as string }]);
+    expect(lines).toHaveLength(1);
+    expect(await outbox(cfg)).toHaveLength(1);
     server.closeAllConnections();
   });
 
-  it('says which webhook could not be reached', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const notifier = createLocalNotifier(config(`http://127.0.0.1:${port}/x`), { webUiUrl: WEB_UI, log: (l) => lines.push(l) });
-    await expect(notifier.publishNotification(notice())).rejects.toThrow(new RegExp(`webhook 127.0.0.1:${port} could not be reached`));
+  it('with the webhook at a closed port, the console and the outbox still get the notice and the publish does not throw', async () => {
+    const port = await closedPort();
+    const cfg = config(`http://127.0.0.1:${port}/x`);
+    const warnings: string[] = [];
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    const result = await notifier.publishNotification(notice());
+    expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
+    expect(result.failures).toEqual([{ channel: `webhook:127.0.0.1:${port}`, attempts: 3, error: expect.stringMatching(new RegExp(`webhook 127.0.0.1:${port} could not be reached`)) as string }]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('SUCCEEDED 2025-10-27');
+    expect(await outbox(cfg)).toMatchObject([{ key: notice().key, kind: 'succeeded' }]);
+    expect(warnings).toEqual([expect.stringContaining(`webhook:127.0.0.1:${port} failed after 3 attempts`)]);
+  });
+
+  it('a webhook URL that does not parse, or is not http(s), fails the webhook channel only, without showing the URL', async () => {
+    for (const url of ['http://hookuser:s3cr3tPass@[nowhere', 'htp:/hookuser:s3cr3tPass@nowhere']) {
+      const cfg = { ...config(url), outboxPath: path.join(dir, `${url.length}.jsonl`) };
+      const result = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, retry: FAST_RETRY }).publishNotification(notice());
+      expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
+      expect(result.failures).toEqual([{ channel: 'webhook:invalid-url', attempts: 1, error: 'PIPELINE_WEBHOOK_URL is not a valid http:// or https:// URL' }]);
+    }
+  });
+
+  it('fails only when every channel fails, naming each, so that the activity is retried', async () => {
+    const port = await closedPort();
+    // The outbox path is a folder: it can neither be read nor appended to.
+    const cfg = { ...config(`http://127.0.0.1:${port}/x`), outboxPath: dir };
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: () => {
+        throw new Error('stdout is closed');
+      },
+      warn: () => undefined,
+      retry: FAST_RETRY,
+    });
+    const err = (await notifier.publishNotification(notice()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/^no notice channel could deliver the notice: /);
+    expect(err.message).toContain('console: stdout is closed');
+    expect(err.message).toContain(`webhook:127.0.0.1:${port}: webhook 127.0.0.1:${port} could not be reached`);
+    expect(err.message).toContain(`outbox:${dir}: `);
+  });
+});
+
+describe('secrets in the webhook URL', () => {
+  const PASSWORD = 's3cr3tPass';
+  const TOKEN = 't0ken123';
+  const planted = (base: string) => `${base.replace('http://', `http://hookuser:${PASSWORD}@`)}/hook?token=${TOKEN}`;
+
+  function expectNoSecret(what: string, text: string) {
+    expect(text, what).not.toContain(PASSWORD);
+    expect(text, what).not.toContain(TOKEN);
+  }
+
+  it('never appear in the console line, the outbox, the warnings, the result or the error of a failing webhook', async () => {
+    const port = await closedPort();
+    const url = planted(`http://127.0.0.1:${port}`);
+    const cfg = config(url);
+    const warnings: string[] = [];
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: (m, meta) => warnings.push(`${m} ${JSON.stringify(meta)}`),
+      retry: FAST_RETRY,
+    });
+    // A stage message that quotes the URL (as an error of another activity might) is redacted too.
+    const result = await notifier.publishNotification(notice({ stages: [{ stage: 'load', state: 'failed', attempts: 1, message: `could not call ${url}` }] }));
+    expect(result.failures).toHaveLength(1);
+    expect(result.failures![0].channel).toBe(`webhook:127.0.0.1:${port}`);
+    expectNoSecret('result', JSON.stringify(result));
+    expectNoSecret('console', lines.join('\n'));
+    expectNoSecret('warnings', warnings.join('\n'));
+    expect(warnings.length).toBeGreaterThan(0);
+    const written = await readFile(cfg.outboxPath, 'utf8');
+    expectNoSecret('outbox', written);
+    expect(written).toContain('could not call ***'); // the whole webhook URL is a secret (a Slack hook's path is)
+
+    // Every channel failing: the error is redacted too.
+    const broken = createLocalNotifier(
+      { ...cfg, outboxPath: dir },
+      {
+        webUiUrl: WEB_UI,
+        log: () => {
+          throw new Error(`cannot print to ${url}`);
+        },
+        warn: (m, meta) => warnings.push(`${m} ${JSON.stringify(meta)}`),
+        retry: FAST_RETRY,
+      },
+    );
+    const err = (await broken.publishNotification(notice({ key: 'other' })).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expectNoSecret('error', `${err.message}\n${err.stack ?? ''}`);
+    expectNoSecret('warnings', warnings.join('\n'));
+  });
+
+  it('are sent as basic authentication, and a webhook echoing them back in an error does not leak them', async () => {
+    const url = planted(baseUrl);
+    const cfg = config(url);
+    const warnings: string[] = [];
+    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    const result = await notifier.publishNotification(notice());
+    expect(result.channels).toContain(`webhook:${new URL(baseUrl).host}`);
+    expect(received).toHaveLength(1);
+    expect(received[0].headers.authorization).toBe(`Basic ${Buffer.from(`hookuser:${PASSWORD}`).toString('base64')}`);
+    expectNoSecret('result', JSON.stringify(result));
+    expectNoSecret('webhook body', JSON.stringify(received[0].body));
+
+    respond = (res) => res.writeHead(401, { 'content-type': 'text/plain' }).end(`bad credentials ${PASSWORD} for ${url}`);
+    const refused = await notifier.publishNotification(notice({ key: 'refused' }));
+    expect(refused.failures).toMatchObject([{ error: expect.stringContaining('answered 401') as string }]);
+    expectNoSecret('result', JSON.stringify(refused));
+    expectNoSecret('warnings', warnings.join('\n'));
+    expectNoSecret('outbox', await readFile(cfg.outboxPath, 'utf8'));
+    expectNoSecret('console', lines.join('\n'));
   });
 });
 

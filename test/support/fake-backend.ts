@@ -3,12 +3,14 @@
  * every call and lets a test decide when raw files appear and how each job ends.
  */
 import type {
+  ChannelFailure,
   JobState,
   JobStatus,
   Notice,
   PipelineActivities,
   RawPartitionListing,
   ResultPage,
+  UnreadItem,
 } from '../../src/activities/types';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Entity } from '../../src/shared/contract';
@@ -39,6 +41,10 @@ export interface FakeBackendOptions {
   etlBusyStarts?: number;
   /** Make publishNotification throw this many times first. */
   notifyFailures?: number;
+  /** Channels publishNotification reports as failed while it still delivers (as the local notifier does). */
+  failedChannels?: ChannelFailure[];
+  /** What a finished crawl reports as not read. */
+  unread?: UnreadItem[];
   /** Awaited before each call is handled, e.g. to look at the run while one of its activities is in flight. */
   beforeCall?: (name: keyof PipelineActivities, input: unknown) => Promise<void>;
 }
@@ -122,7 +128,9 @@ export class FakeBackend {
       getCrawlState: async (input) => {
         record('getCrawlState', input);
         const s = this.read(input.crawlId);
-        return s.state === 'SUCCEEDED' ? { ...s, tables: ENTITIES.map((entity) => ({ entity, columns: [], rowCount: this.loaded()[entity] })) } : s;
+        if (s.state !== 'SUCCEEDED') return s;
+        const tables = ENTITIES.map((entity) => ({ entity, columns: [], rowCount: this.loaded()[entity] }));
+        return { ...s, tables, ...(this.opts.unread ? { unread: this.opts.unread } : {}) };
       },
       startQuery: async (input) => {
         record('startQuery', input);
@@ -201,7 +209,8 @@ export class FakeBackend {
           throw new Error('notification channel unavailable');
         }
         this.notices.push(notice);
-        return { messageId: `msg-${this.notices.length}`, channels: ['memory'] };
+        const failures = this.opts.failedChannels;
+        return { messageId: `msg-${this.notices.length}`, channels: ['memory'], ...(failures ? { failures } : {}) };
       },
     };
     const before = this.opts.beforeCall;

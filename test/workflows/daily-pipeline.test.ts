@@ -296,6 +296,45 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(backend.notices.map((n) => n.kind)).toEqual(['quality_failed', 'succeeded']);
   });
 
+  it('names what the partitions hold and the catalog did not read, in the status and the notice; quality.unreadFiles=fail fails the gate', async () => {
+    const unread = [
+      { key: 'raw/orders/2025-11-02/book.xlsx[Notes]', reason: 'a sheet with no orders column in its first 10 rows (first row: notes)' },
+      { key: 'raw/orders/2025-11-02/late.json', reason: 'not a raw file kind (.csv, .csv.gz, .xlsx)' },
+    ];
+    const warned = await scenario({ unread }, { runDate: '2025-11-02' }, async ({ handle }) => {
+      await handle.result();
+      const status = await handle.query(statusQuery);
+      expect(status.unread).toEqual(unread);
+      const catalog = status.stages.find((s) => s.stage === 'catalog')!;
+      expect(catalog.state).toBe('succeeded');
+      expect(catalog.metrics.unread).toBe(2);
+      expect(catalog.message).toBe(`2 items in the partitions were not read: ${unread.map((u) => `${u.key} (${u.reason})`).join('; ')}`);
+    });
+    expect(warned.notices.map((n) => n.kind)).toEqual(['succeeded']);
+    expect(warned.notices[0].unread).toEqual(unread);
+
+    const failed = await scenario({ unread }, { runDate: '2025-11-02', options: { ...FAST, quality: { unreadFiles: 'fail' } } }, async ({ handle }) => {
+      const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'the gate to fail on unread files');
+      expect(waiting.currentStage).toBe('validate');
+      expect(waiting.stages.find((s) => s.stage === 'validate')!.message).toMatch(/^quality gate failed: 2 items in the partitions were not read: .*late\.json.* \(quality\.unreadFiles is fail\)$/);
+      await handle.signal(skipStageSignal, 'validate', 'the extra files are known');
+      await handle.result();
+    });
+    expect(failed.notices.map((n) => n.kind)).toEqual(['quality_failed', 'succeeded']);
+  });
+
+  it('a notice channel that failed while another delivered is shown on the notify stage; the run succeeds', async () => {
+    const failedChannels = [{ channel: 'webhook:127.0.0.1:9', error: 'connect ECONNREFUSED', attempts: 3 }];
+    await scenario({ failedChannels }, { runDate: '2025-11-03' }, async ({ handle }) => {
+      const result = (await handle.result()) as PipelineResult;
+      expect(result.state).toBe('succeeded');
+      const notify = (await handle.query(statusQuery)).stages.find((s) => s.stage === 'notify')!;
+      expect(notify.state).toBe('succeeded');
+      expect(notify.metrics.failedChannels).toBe(1);
+      expect(notify.message).toBe('delivered, but not to: webhook:127.0.0.1:9 (connect ECONNREFUSED)');
+    });
+  });
+
   it('cancelling during transform stops the ETL run and sends a cancellation notice', async () => {
     const backend = await scenario(
       { jobs: { etl: [{ forever: true }] } },

@@ -11,7 +11,7 @@ import { createAwsClients, destroyAwsClients } from './clients';
 import * as glue from './glue';
 import { checkRawColumnOrder, columnOrderFailure } from './raw-column-order';
 import * as redshift from './redshift';
-import { listRawPartition, readEtlMetrics } from './s3';
+import { listRawPartition, readEtlMetrics, unreadInPartitions } from './s3';
 import { publishNotice } from './sns';
 
 export interface AwsActivities extends PipelineActivities {
@@ -40,7 +40,9 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
       const status = await glue.getCrawlState(clients.glue, config, crawlId);
       if (status.state !== 'SUCCEEDED') return status;
       const problems = await checkRawColumnOrder(clients.s3, config, run.runDate, status.tables ?? []);
-      return problems.length === 0 ? status : { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
+      if (problems.length > 0) return { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
+      const unread = await unreadInPartitions(clients.s3, config, run.runDate);
+      return unread.length ? { ...status, unread } : status;
     },
 
     startQuery: (input) => athena.startQuery(clients.athena, config, input),

@@ -3,36 +3,45 @@ import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsConfig } from '../../config';
 import type { Entity } from '../../shared/contract';
-import { RAW_FILE_SUFFIXES, rawPartitionPrefix } from '../../shared/contract';
+import { ENTITIES, rawPartitionPrefix, unreadFileReason } from '../../shared/contract';
 import { invalidData } from '../errors';
-import type { ListRawPartitionInput, RawObject, RawPartitionListing } from '../types';
+import type { ListRawPartitionInput, RawObject, RawPartitionListing, UnreadItem } from '../types';
 import { awsCall } from './aws-errors';
 import { lakePaths } from './lake-paths';
 
-const isSupported = (key: string) => RAW_FILE_SUFFIXES.some((s) => key.toLowerCase().endsWith(s));
-
-export function listRawPartition(s3: S3Client, config: AwsConfig, input: ListRawPartitionInput): Promise<RawPartitionListing> {
-  return listRawObjects(s3, config, input.entity, input.run.runDate);
+export async function listRawPartition(s3: S3Client, config: AwsConfig, input: ListRawPartitionInput): Promise<RawPartitionListing> {
+  const { entity, prefix, objects, ignored } = await listRawObjects(s3, config, input.entity, input.run.runDate);
+  return { entity, prefix, objects, ignored };
 }
 
-export async function listRawObjects(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string): Promise<RawPartitionListing> {
+/** Everything in the run's three partitions that neither the crawler nor the Glue job reads. */
+export async function unreadInPartitions(s3: S3Client, config: AwsConfig, runDate: string): Promise<UnreadItem[]> {
+  const listings = await Promise.all(ENTITIES.map((entity) => listRawObjects(s3, config, entity, runDate)));
+  return listings.flatMap((l) => l.unread);
+}
+
+/** A partition's raw objects in name order, and what else it holds with the reason it is not read. */
+export async function listRawObjects(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string): Promise<RawPartitionListing & { unread: UnreadItem[] }> {
   const prefix = rawPartitionPrefix(entity, runDate);
   const fullPrefix = `${config.prefix}${prefix}`;
   const objects: RawObject[] = [];
-  const ignored: string[] = [];
+  const unread: UnreadItem[] = [];
   await awsCall(`S3 bucket ${config.bucket} (s3://${config.bucket}/${fullPrefix})`, 'ListObjectsV2', async () => {
     for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: config.bucket, Prefix: fullPrefix })) {
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue; // folder markers
         const key = o.Key.slice(config.prefix.length);
-        if (isSupported(key)) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() });
-        else ignored.push(key);
+        const name = key.slice(prefix.length);
+        const reason = name.includes('/') ? 'in a sub-folder: partitions are not read recursively' : unreadFileReason(name);
+        if (reason) unread.push({ key, reason });
+        else objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() });
       }
     }
   });
-  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  ignored.sort();
-  return { entity, prefix, objects, ignored };
+  const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  objects.sort(byKey);
+  unread.sort(byKey);
+  return { entity, prefix, objects, ignored: unread.map((u) => u.key), unread };
 }
 
 /**

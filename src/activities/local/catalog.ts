@@ -7,15 +7,23 @@
  * `source_row` is the record's row number counting the header as row 1, so the first data record is
  * row 2. For CSV a record spanning lines (a quoted line break) is one row and blank lines are not
  * rows; for a sheet it is the sheet's own row number, counted from its header row as 1.
+ *
+ * Nothing is lost without a word: a CSV record that does not split into the header's fields is kept
+ * in bronze as a `malformed_line` (the transform rejects it as `malformed_row`); a file that cannot
+ * be read as a whole (not UTF-8, a truncated gzip) stops the stage naming it; and whatever the
+ * partition holds that is not read (other kinds, folders, links, empty files, sheets that match no
+ * contract column) is listed in the plan's `unread`, which the stage reports.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Entity } from '../../shared/contract';
 import { COLUMNS, ENTITIES } from '../../shared/contract';
-import type { CatalogedTable } from '../types';
+import type { CatalogedTable, UnreadItem } from '../types';
 import { invalidData } from '../errors';
 import type { Lake, RawFile } from './lake';
 import type { SheetRows } from './xlsx';
 import { readWorkbook } from './xlsx';
+import { checkGzipComplete, compressionOf, exactPath, probeCsv, readCarefully } from './raw-csv';
 import type { Sql } from './warehouse';
 import { ident, lit, listLit } from './warehouse';
 import { columnNames } from './rules';
@@ -27,15 +35,22 @@ export interface Source {
   file: RawFile;
   /** Normalised header names by position ('' for an unnamed column). */
   header: string[];
-  sheet?: SheetRows;
+  sheet?: SheetSource;
+}
+
+/** A sheet's rows below its header row. */
+export interface SheetSource {
+  name: string;
+  headerRow: number;
+  rows: SheetRows['rows'];
 }
 
 export interface PartitionPlan {
   entity: Entity;
   files: RawFile[];
   sources: Source[];
-  /** Sheets left out because their header has none of the entity's columns. */
-  skippedSheets: string[];
+  /** What the partition holds that is not read, with the reason. */
+  unread: UnreadItem[];
 }
 
 const MAX_COLUMNS = 512;
@@ -45,9 +60,19 @@ function varcharColumns(width: number): string {
   return `{${Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}`;
 }
 
+/** Header names as the contract spells them: trimmed, lower case, `Order ID` and `order-id` as `order_id`. */
 export function normaliseHeader(cells: readonly (string | null)[]): string[] {
-  return cells.map((c) => (c ?? '').replace(/\ufeff/g, '').trim().toLowerCase());
+  return cells.map((c) =>
+    (c ?? '')
+      .replace(/\ufeff/g, '')
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_'),
+  );
 }
+
+/** How many non-empty rows of a sheet are searched for its header (title rows may stand above it). */
+const SHEET_HEADER_SEARCH = 10;
 
 /** Names the contract needs that a header lacks, after checking no name appears twice. */
 function checkHeader(entity: Entity, header: string[], where: string): void {
@@ -65,60 +90,60 @@ function checkHeader(entity: Entity, header: string[], where: string): void {
   }
 }
 
-/** Reading the header as 512 text columns costs ~30 ms a file; nearly every header fits in 64. */
-const HEADER_PROBE_COLUMNS = [64, MAX_COLUMNS];
+async function csvHeader(file: RawFile): Promise<string[]> {
+  const probe = await probeCsv(file);
+  if (probe.problem) throw invalidData(`${file.key}: ${probe.problem}`, { file: file.key });
+  let width = probe.header.length;
+  while (width > 0 && probe.header[width - 1].trim() === '') width--;
+  if (width >= MAX_COLUMNS) throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
+  return normaliseHeader(probe.header.slice(0, width));
+}
 
-async function csvHeader(reader: Sql, file: RawFile): Promise<string[]> {
-  if (file.size === 0) return [];
-  for (const probe of HEADER_PROBE_COLUMNS) {
-    let rows;
-    try {
-      rows = await reader.all(
-        `SELECT * FROM read_csv(${lit(file.absPath)}, header=false, ${CSV_DIALECT}, columns=${varcharColumns(probe)},
-           null_padding=true, strict_mode=false, parallel=false) LIMIT 1`,
-      );
-    } catch (err) {
-      throw invalidData(`${file.key}: cannot read the header row: ${firstLine(err)}`);
-    }
-    if (rows.length === 0) return [];
-    const cells = Array.from({ length: probe }, (_, i) => rows[0][`c${i}`] as string | null);
-    let width = cells.length;
-    while (width > 0 && (cells[width - 1] === null || cells[width - 1] === '')) width--;
-    // A full probe may have cut the header short: read it again, wider.
-    if (width < probe) return normaliseHeader(cells.slice(0, width));
-  }
-  throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
+function csvScan(file: RawFile, width: number, options: string): string {
+  return `read_csv(${lit(exactPath(file.absPath))}, ${CSV_DIALECT}, compression=${lit(compressionOf(file))}, columns=${varcharColumns(width)}, ${options})`;
 }
 
 /**
  * Lists a partition and checks every header before anything is written, so a bad file fails the
  * stage at once with its name and the missing columns.
  */
-export async function planPartition(lake: Lake, reader: Sql, entity: Entity, runDate: string): Promise<PartitionPlan> {
-  const { files } = lake.listRaw(entity, runDate);
+export async function planPartition(lake: Lake, entity: Entity, runDate: string): Promise<PartitionPlan> {
+  const { files, unread } = lake.listRaw(entity, runDate);
   const sources: Source[] = [];
-  const skippedSheets: string[] = [];
   const contract = new Set(columnNames(entity));
   for (const file of files) {
-    if (file.kind === 'csv') {
-      const header = await csvHeader(reader, file);
-      if (header.length === 0) continue; // an empty file holds no rows to lose
+    if (file.size === 0) {
+      unread.push({ key: file.key, reason: 'an empty file (0 bytes: no header, no rows)' });
+      continue;
+    }
+    if (file.kind !== 'xlsx') {
+      const header = await csvHeader(file);
+      if (header.length === 0) {
+        unread.push({ key: file.key, reason: 'no header row (only blank lines)' });
+        continue;
+      }
       checkHeader(entity, header, file.key);
       sources.push({ seq: sources.length, sourceFile: file.name, file, header });
       continue;
     }
     for (const sheet of await readWorkbook(file.absPath, file.key)) {
-      const header = normaliseHeader(sheet.header);
       const where = `${file.key}[${sheet.sheet}]`;
-      if (!header.some((h) => contract.has(h))) {
-        skippedSheets.push(where);
+      // Title rows may stand above the header: the header is the first row naming a contract column.
+      const at = sheet.rows.slice(0, SHEET_HEADER_SEARCH).findIndex((r) => normaliseHeader(r.cells).some((h) => contract.has(h)));
+      if (at < 0) {
+        const first = sheet.rows[0].cells.filter((c) => c !== null && c.trim() !== '').slice(0, 5).join(', ');
+        unread.push({ key: where, reason: `a sheet with no ${entity} column in its first ${SHEET_HEADER_SEARCH} rows (first row: ${first})` });
         continue;
       }
+      const headerRow = sheet.rows[at];
+      const header = normaliseHeader(headerRow.cells);
       checkHeader(entity, header, where);
-      sources.push({ seq: sources.length, sourceFile: `${file.name}[${sheet.sheet}]`, file, header, sheet });
+      const width = header.length;
+      const rows = sheet.rows.slice(at + 1).map((r) => ({ rowNumber: r.rowNumber, cells: Array.from({ length: width }, (_, i) => r.cells[i] ?? null) }));
+      sources.push({ seq: sources.length, sourceFile: `${file.name}[${sheet.sheet}]`, file, header, sheet: { name: sheet.sheet, headerRow: headerRow.rowNumber, rows } });
     }
   }
-  return { entity, files, sources, skippedSheets };
+  return { entity, files, sources, unread };
 }
 
 /** From positional text columns c0..cN to bronze's shape: lineage, contract columns, extras. */
@@ -129,24 +154,67 @@ function bronzeProjection(entity: Entity, source: Source, rowExpr: string): stri
   const extras = [...position.entries()].filter(([h]) => !contract.includes(h));
   // Only a source with extra columns gets the `extra` column; readers combine parts by name.
   const extra = extras.length ? `, map(${listLit(extras.map(([h]) => h))}, [${extras.map(([, i]) => `c${i}`).join(', ')}]) AS extra` : '';
-  return `${source.seq}::INTEGER AS source_seq, ${lit(source.sourceFile)} AS source_file, (${rowExpr})::BIGINT AS source_row, ${cols.join(', ')}${extra}`;
+  return `${source.seq}::INTEGER AS source_seq, ${lit(source.sourceFile)} AS source_file, (${rowExpr})::BIGINT AS source_row, ${cols.join(', ')}${extra}, NULL::VARCHAR AS malformed_line`;
 }
 
 function emptyBronze(entity: Entity): string {
   const cols = columnNames(entity).map((c) => `NULL::VARCHAR AS ${ident(c)}`);
-  return `SELECT NULL::INTEGER AS source_seq, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, ${cols.join(', ')} LIMIT 0`;
+  return `SELECT NULL::INTEGER AS source_seq, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, ${cols.join(', ')}, NULL::VARCHAR AS malformed_line LIMIT 0`;
 }
 
 const PARQUET = `(FORMAT parquet, COMPRESSION snappy)`;
 
 async function writeCsvSource(db: Sql, entity: Entity, source: Source, out: string): Promise<void> {
   const width = source.header.length;
-  const from = `read_csv(${lit(source.file.absPath)}, header=true, ${CSV_DIALECT}, columns=${varcharColumns(width)})`;
+  // DuckDB's gzip reader stops quietly at a stream cut short at a line end; zlib reads to the marker.
+  const complete = checkGzipComplete(source.file).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  let refused: unknown;
   try {
     // row_number() over the scan follows file order: the header is row 1, so data starts at 2.
-    await db.run(`COPY (SELECT ${bronzeProjection(entity, source, 'row_number() OVER () + 1')} FROM ${from}) TO ${lit(out)} ${PARQUET}`);
+    await db.run(
+      `COPY (SELECT ${bronzeProjection(entity, source, 'row_number() OVER () + 1')} FROM ${csvScan(source.file, width, 'header=true')}) TO ${lit(out)} ${PARQUET}`,
+    );
   } catch (err) {
-    throw invalidData(`${source.file.key}: ${csvProblem(err, width)}`);
+    refused = err;
+  }
+  const truncated = await complete;
+  if (truncated) throw truncated;
+  if (refused !== undefined) await writeCsvSourceCarefully(db, entity, source, out, refused);
+}
+
+/** The strict reader refused the file: read it record by record, keeping bad records as malformed lines. */
+async function writeCsvSourceCarefully(db: Sql, entity: Entity, source: Source, out: string, refused: unknown): Promise<void> {
+  const width = source.header.length;
+  const scratch = `${out}.records.csv`;
+  try {
+    const read = await readCarefully(source.file, width, scratch);
+    await db.run('CREATE OR REPLACE TEMP TABLE malformed_rows (row_no BIGINT, line VARCHAR)');
+    const appender = await db.appender('malformed_rows');
+    for (const m of read.malformed) {
+      appender.appendBigInt(BigInt(m.row));
+      appender.appendVarchar(m.text);
+      appender.endRow();
+    }
+    appender.closeSync();
+    const columns = `{'row_no': 'BIGINT', ${varcharColumns(width).slice(1)}`;
+    // DuckDB's default longest line is 2 MB; a record is at most 3 bytes per UTF-16 unit, plus its row number.
+    const lineBytes = Math.max(2_000_000, read.longest * 3 + 64);
+    const good = `SELECT ${bronzeProjection(entity, source, 'row_no')}
+      FROM read_csv(${lit(exactPath(scratch))}, header=false, ${CSV_DIALECT}, columns=${columns}, max_line_size=${lineBytes}, buffer_size=${Math.max(lineBytes * 2, 32 * 1024 * 1024)})`;
+    const bad = `SELECT ${source.seq}::INTEGER AS source_seq, ${lit(source.sourceFile)} AS source_file, row_no AS source_row,
+      ${columnNames(entity).map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ')}, line AS malformed_line FROM malformed_rows`;
+    try {
+      await db.run(`COPY (SELECT * FROM (${good} UNION ALL BY NAME ${bad}) ORDER BY source_row) TO ${lit(out)} ${PARQUET}`);
+    } catch (err) {
+      // Nothing the careful reading found explains the refusal: report what DuckDB said first.
+      throw invalidData(`${source.file.key}: ${csvProblem(read.malformed.length ? err : refused, width)}`, { file: source.file.key });
+    }
+  } finally {
+    await db.run('DROP TABLE IF EXISTS malformed_rows');
+    fs.rmSync(scratch, { force: true });
   }
 }
 

@@ -35,20 +35,38 @@ export function checkRunDate(runDate: string): void {
 
 export class LocalEngine {
   readonly lake: Lake;
-  private readonly warehouse: Promise<Warehouse>;
+  private opening: Promise<Warehouse>;
 
   constructor(readonly config: LocalConfig) {
     this.lake = new Lake(config.lakeDir);
-    this.warehouse = openWarehouse(config).then(async (wh) => {
+    this.opening = this.open();
+  }
+
+  private open(): Promise<Warehouse> {
+    const opening = openWarehouse(this.config).then(async (wh) => {
       await wh.exclusive(ensureSchema);
+      // Holding the warehouse means no other worker writes this lake: what a killed job left staged is stale.
+      this.lake.removeStaging();
       return wh;
     });
     // A failure to open surfaces in the first call that needs the warehouse, not as an unhandled rejection.
-    this.warehouse.catch(() => undefined);
+    opening.catch(() => undefined);
+    return opening;
   }
 
-  async reader(): Promise<Sql> {
-    return (await this.warehouse).reader;
+  /** The open warehouse; a failed open (a lock held elsewhere, a permission since fixed) is tried again. */
+  private get warehouse(): Promise<Warehouse> {
+    this.opening = this.opening.catch(() => this.open());
+    return this.opening;
+  }
+
+  /**
+   * Resolves once the warehouse is open. Start activities wait for it, so a warehouse held by another
+   * process fails the start itself (retryable: its retries may reach the worker that holds it)
+   * rather than a job that would fail for an operator.
+   */
+  async ready(): Promise<void> {
+    await this.warehouse;
   }
 
   /** Stops the statement running in the write turn; nothing to do when the warehouse never opened. */
@@ -71,9 +89,8 @@ export class LocalEngine {
   async planCatalog(runDate: string): Promise<PartitionPlan[]> {
     checkRunDate(runDate);
     this.lake.assertExists();
-    const reader = await this.reader();
     const plans: PartitionPlan[] = [];
-    for (const entity of ENTITIES) plans.push(await planPartition(this.lake, reader, entity, runDate));
+    for (const entity of ENTITIES) plans.push(await planPartition(this.lake, entity, runDate));
     return plans;
   }
 
@@ -85,18 +102,22 @@ export class LocalEngine {
     return this.exclusive(hooks, async (db) => {
       const staging = this.lake.stagingDir(crawlId);
       const counts: number[][] = [];
-      for (const plan of planned) {
-        const dir = path.join(staging, plan.entity);
-        fs.mkdirSync(dir, { recursive: true });
-        counts.push(
-          await writeBronze(db, plan, dir, () => {
-            hooks.checkCancelled?.();
-            hooks.progress?.(0.9 * (++done / total));
-          }),
-        );
+      try {
+        for (const plan of planned) {
+          const dir = path.join(staging, plan.entity);
+          fs.mkdirSync(dir, { recursive: true });
+          counts.push(
+            await writeBronze(db, plan, dir, () => {
+              hooks.checkCancelled?.();
+              hooks.progress?.(0.9 * (++done / total));
+            }),
+          );
+        }
+        for (const plan of planned) this.lake.publish(path.join(staging, plan.entity), this.lake.tableDir('bronze', plan.entity, runDate));
+      } finally {
+        // A failed catalog leaves nothing staged to fill the disk.
+        fs.rmSync(staging, { recursive: true, force: true });
       }
-      for (const plan of planned) this.lake.publish(path.join(staging, plan.entity), this.lake.tableDir('bronze', plan.entity, runDate));
-      fs.rmSync(staging, { recursive: true, force: true });
       return recordCatalog(db, this.lake.root, runDate, crawlId, planned, counts);
     });
   }

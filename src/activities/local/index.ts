@@ -32,7 +32,7 @@ import type {
   WarehouseStatementsInput,
 } from '../types';
 import { badConfig, missingResource } from '../errors';
-import type { CatalogedTable } from '../types';
+import type { CatalogedTable, UnreadItem } from '../types';
 import { checkRunDate, LocalEngine } from './engine';
 import type { JobContext, JobRecord } from './jobs';
 import { JobStore } from './jobs';
@@ -88,6 +88,11 @@ function hooksOf(ctx: JobContext) {
   return { progress: (f: number) => ctx.progress(f), checkCancelled: () => ctx.checkCancelled(), onActive: () => ctx.markActive() };
 }
 
+interface CatalogResult {
+  tables: CatalogedTable[];
+  unread?: UnreadItem[];
+}
+
 interface StatementResult {
   operation: 'load' | 'verify';
   rowsAffected?: number;
@@ -122,26 +127,30 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       const id = JobStore.idFor('crawl', run);
       const existing = jobs.get(id);
       if (existing) return { crawlId: id, alreadyRunning: existing.state === 'RUNNING' };
+      await engine.ready();
       // Headers are checked now, so a bad file fails this activity at once, naming file and columns.
       const plans = await engine.planCatalog(run.runDate);
-      const { existed, record } = jobs.start<{ tables: CatalogedTable[] }>(id, 'crawl', run, `catalog ${id}`, async (ctx) => {
+      const { existed, record } = jobs.start<CatalogResult>(id, 'crawl', run, `catalog ${id}`, async (ctx) => {
         const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx));
         const metrics: Record<string, number> = {};
         for (const t of tables) {
           metrics[`${t.entity}.rows`] = t.rowCount ?? 0;
           metrics[`${t.entity}.files`] = t.files ?? 0;
         }
-        const skipped = plans.flatMap((p) => p.skippedSheets);
-        return { metrics, result: { tables }, message: skipped.length ? `sheets without any contract column were skipped: ${skipped.join(', ')}` : undefined };
+        const unread = plans.flatMap((p) => p.unread);
+        return { metrics, result: { tables, unread } };
       });
       return { crawlId: id, alreadyRunning: existed && record.state === 'RUNNING' };
     },
 
     async getCrawlState({ crawlId }: CrawlStateInput): Promise<CrawlStatus> {
-      const record = jobs.require<{ tables: CatalogedTable[] }>(crawlId, 'local catalog run');
+      const record = jobs.require<CatalogResult>(crawlId, 'local catalog run');
       heartbeatIfInActivity(record.metrics.progress);
       const out: CrawlStatus = status(record);
-      if (record.result) out.tables = record.result.tables;
+      if (record.result) {
+        out.tables = record.result.tables;
+        if (record.result.unread?.length) out.unread = record.result.unread;
+      }
       return out;
     },
 
@@ -149,6 +158,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       if (query !== 'quality_checks') throw badConfig(`the local backend has no query named ${JSON.stringify(query)}`);
       checkRunDate(run.runDate);
       const id = JobStore.idFor('query', run, 'quality');
+      await engine.ready();
       jobs.start<ResultPage>(id, 'query', run, `quality query ${id}`, async (ctx) => {
         const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx));
         const failed = results.filter((r) => !r.passed).length;
@@ -175,6 +185,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
     async startEtlRun({ run }: StartEtlRunInput): Promise<EtlRunHandle> {
       checkRunDate(run.runDate);
       const id = JobStore.idFor('etl', run);
+      await engine.ready();
       jobs.start(id, 'etl', run, `local ETL run ${id}`, async (ctx) => {
         const started = Date.now();
         const out = await engine.transform(run.runDate, id, hooksOf(ctx));
@@ -198,6 +209,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       if (operation !== 'load' && operation !== 'verify') throw badConfig(`the local warehouse has no operation named ${JSON.stringify(operation)}`);
       checkRunDate(run.runDate);
       const id = JobStore.idFor('statement', run, operation);
+      await engine.ready();
       jobs.start<StatementResult>(id, 'statement', run, `warehouse ${operation} ${id}`, async (ctx) => {
         if (operation === 'verify') {
           const result = await engine.verify(run.runDate, hooksOf(ctx));

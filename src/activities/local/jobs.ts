@@ -93,6 +93,7 @@ export const DEFAULT_KEEP_FINISHED_MS = 30 * 24 * 3600_000;
 export class JobStore {
   readonly instance = randomUUID();
   private readonly live = new Map<string, Live>();
+  private readonly unwritten = new Map<string, JobRecord>();
   private readonly owner: JobOwner;
   private readonly hold = testHoldFromEnv();
 
@@ -145,14 +146,23 @@ export class JobStore {
     return path.join(this.options.dir, `${id}.json`);
   }
 
+  /** Writes a job file whole or not at all; a full disk or a permission problem names the file. */
   private write(record: JobRecord): void {
     const target = this.file(record.id);
     const tmp = `${target}.${process.pid}.${randomUUID()}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(record, null, 2));
-    fs.renameSync(tmp, target);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(record, null, 2));
+      fs.renameSync(tmp, target);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw new Error(`cannot write the job file ${target}: ${(err as Error).message}`);
+    }
   }
 
   private read(id: string): JobRecord | undefined {
+    // A finished job whose file could not be written (full disk) is still known to this worker.
+    const unwritten = this.unwritten.get(id);
+    if (unwritten) return unwritten;
     try {
       return JSON.parse(fs.readFileSync(this.file(id), 'utf8')) as JobRecord;
     } catch (err) {
@@ -263,7 +273,12 @@ export class JobStore {
         clearInterval(beat);
       }
       const at = new Date().toISOString();
-      this.write({ ...final, heartbeatAt: at, finishedAt: at });
+      try {
+        this.write({ ...final, heartbeatAt: at, finishedAt: at });
+      } catch (err) {
+        // The worker lives on: the stage reads this failure, naming the file, instead of a dead process.
+        this.unwritten.set(id, { ...final, state: 'FAILED', retryable: true, message: `${label}: ${messageOf(err)}`, heartbeatAt: at, finishedAt: at });
+      }
       this.live.delete(id);
     })();
     return { record, existed: false };
@@ -276,9 +291,13 @@ export class JobStore {
     const unchanged = live.progress === live.written.progress && metrics === live.written.metrics;
     if (unchanged && Date.now() - live.written.at < this.options.staleAfterMs / 4) return;
     live.written = { at: Date.now(), progress: live.progress, metrics };
-    const record = this.read(id);
-    if (!record || record.state !== 'RUNNING') return;
-    this.write({ ...record, heartbeatAt: new Date().toISOString(), metrics: { ...record.metrics, ...live.metrics, progress: live.progress } });
+    try {
+      const record = this.read(id);
+      if (!record || record.state !== 'RUNNING') return;
+      this.write({ ...record, heartbeatAt: new Date().toISOString(), metrics: { ...record.metrics, ...live.metrics, progress: live.progress } });
+    } catch {
+      // A heartbeat that cannot be written (full disk) is tried again next beat; the job's end reports it.
+    }
   }
 
   /** Asks a running job to stop; a job this process does not run is only marked if it was lost. */

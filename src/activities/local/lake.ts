@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Entity } from '../../shared/contract';
-import { RAW_FILE_SUFFIXES, rawPartitionPrefix } from '../../shared/contract';
-import type { RawObject, RawPartitionListing } from '../types';
-import { badConfig } from '../errors';
+import { rawPartitionPrefix, unreadFileReason } from '../../shared/contract';
+import type { RawObject, RawPartitionListing, UnreadItem } from '../types';
+import { badConfig, invalidData } from '../errors';
 
 export type Layer = 'bronze' | 'silver' | 'gold' | 'rejects';
 
@@ -16,7 +16,8 @@ export interface RawFile {
   name: string; // file name inside the partition
   absPath: string;
   size: number;
-  kind: 'csv' | 'xlsx';
+  /** By the name's ending, in any case: `ORDERS.CSV.GZ` is gzip-compressed CSV. */
+  kind: 'csv' | 'csv.gz' | 'xlsx';
   lastModified: string;
 }
 
@@ -38,8 +39,12 @@ export class Lake {
     return path.join(this.root, 'raw', entity, runDate);
   }
 
-  /** Supported raw files in name order (the order that decides duplicate_key), plus ignored names. */
-  listRaw(entity: Entity, runDate: string): { files: RawFile[]; ignored: string[] } {
+  /**
+   * Supported raw files in name order (the order that decides duplicate_key), plus everything else the
+   * partition holds, each with the reason it is not read. Nothing is followed out of the partition:
+   * symbolic links are not read, and a partition folder that resolves outside the lake is refused.
+   */
+  listRaw(entity: Entity, runDate: string): { files: RawFile[]; unread: UnreadItem[] } {
     this.assertExists();
     const prefix = rawPartitionPrefix(entity, runDate);
     const dir = this.partitionDir(entity, runDate);
@@ -48,35 +53,44 @@ export class Lake {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       // The sensor keeps waiting on a partition that has not arrived yet.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], ignored: [] };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], unread: [] };
       throw err;
     }
+    this.assertInside(dir, prefix);
     const files: RawFile[] = [];
-    const ignored: string[] = [];
+    const unread: UnreadItem[] = [];
     for (const e of [...entries].sort((a, b) => compareNames(a.name, b.name))) {
-      if (!e.isFile() && !e.isSymbolicLink()) continue;
       const key = prefix + e.name;
       const lower = e.name.toLowerCase();
-      const supported = !e.name.startsWith('.') && RAW_FILE_SUFFIXES.some((s) => lower.endsWith(s));
-      if (!supported) {
-        ignored.push(key);
-        continue;
+      const notRead = (reason: string) => unread.push({ key, reason });
+      const byName = unreadFileReason(e.name);
+      if (e.isSymbolicLink()) notRead('a symbolic link: links are not followed; copy the file into the partition');
+      else if (e.isDirectory()) notRead('a folder: partitions are not read recursively');
+      else if (!e.isFile()) notRead('not a regular file');
+      else if (byName) notRead(byName);
+      else {
+        const absPath = path.join(dir, e.name);
+        const stat = fs.statSync(absPath);
+        const kind = lower.endsWith('.xlsx') ? 'xlsx' : lower.endsWith('.gz') ? 'csv.gz' : 'csv';
+        files.push({ key, name: e.name, absPath, size: stat.size, kind, lastModified: stat.mtime.toISOString() });
       }
-      const absPath = path.join(dir, e.name);
-      const stat = fs.statSync(absPath);
-      if (!stat.isFile()) {
-        ignored.push(key);
-        continue;
-      }
-      files.push({ key, name: e.name, absPath, size: stat.size, kind: lower.endsWith('.xlsx') ? 'xlsx' : 'csv', lastModified: stat.mtime.toISOString() });
     }
-    return { files, ignored };
+    return { files, unread };
+  }
+
+  /** A partition reached through a link to somewhere outside the lake is refused by name. */
+  private assertInside(dir: string, prefix: string): void {
+    const root = fs.realpathSync(this.root);
+    const real = fs.realpathSync(dir);
+    if (real !== root && !real.startsWith(root + path.sep)) {
+      throw invalidData(`${prefix}: the partition folder resolves to ${real}, outside the lake folder ${root}; nothing outside the lake is read`);
+    }
   }
 
   listing(entity: Entity, runDate: string): RawPartitionListing {
-    const { files, ignored } = this.listRaw(entity, runDate);
+    const { files, unread } = this.listRaw(entity, runDate);
     const objects: RawObject[] = files.map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));
-    return { entity, prefix: rawPartitionPrefix(entity, runDate), objects, ignored };
+    return { entity, prefix: rawPartitionPrefix(entity, runDate), objects, ignored: unread.map((u) => u.key) };
   }
 
   tableDir(layer: Layer, table: string, runDate: string): string {
@@ -110,6 +124,11 @@ export class Lake {
     } catch {
       return [];
     }
+  }
+
+  /** Removes every job's staged output (at start-up, when no job of this lake can be running). */
+  removeStaging(): void {
+    fs.rmSync(path.join(this.root, 'processed', '_staging'), { recursive: true, force: true });
   }
 
   /** A fresh folder to write a job's output into before it replaces the published folders. */

@@ -3,7 +3,7 @@
  * entity's bronze rows in its denominator, so a batch of garbage cannot pass by having few
  * measurable rows:
  * - completeness: rows whose required fields are all present (non-blank);
- * - validity: rows that pass checks 1-4 of the reject rules (key, dates, numbers, ranges);
+ * - validity: rows that pass checks 0-4 of the reject rules (malformed line, key, dates, numbers, ranges);
  * - key_uniqueness: 1 - (distinct valid records sharing a key with another, beyond the first);
  *   exact copies are one record, as in the transform (compared by a hash of their raw values);
  * - referential_consistency (orders): rows whose customer and product exist in this batch's valid
@@ -32,23 +32,31 @@ export function bronzeFiles(lake: Lake, entity: Entity, runDate: string): string
   return lake.parquetFiles(lake.tableDir('bronze', entity, runDate));
 }
 
-/** Bronze rows with their reason (checks 1-4), typed key, completeness and raw-value hash. */
-export function checkedBronze(entity: Entity, files: string[]): string {
+/** Bronze rows with their reason (checks 0-4), typed key, completeness and raw-value hash. */
+export function checkedBronze(entity: Entity, bronze: string): string {
   const complete = requiredColumns(entity).map(present).join(' AND ');
   return `(SELECT *, ${reasonExpr(entity)} AS reason, ${keyColumn(entity)} AS k, (${complete}) AS complete, ${rawHash(entity)} AS h
-           FROM (SELECT *, ${typedColumns(entity)} FROM ${bronzeRelation(files)}))`;
+           FROM (SELECT *, ${typedColumns(entity)} FROM ${bronze}))`;
 }
 
-export function bronzeRelation(files: string[]): string {
-  return `read_parquet(${listLit(files)}, union_by_name=true)`;
+/**
+ * A batch's bronze Parquet as one relation. Bronze written before malformed rows were kept has no
+ * `malformed_line` column; it reads as NULL there, so such a batch can still be validated and
+ * transformed without a new catalog run.
+ */
+export async function bronzeRelation(db: Sql, files: string[]): Promise<string> {
+  const scan = `read_parquet(${listLit(files)}, union_by_name=true)`;
+  if (files.length === 0) return scan;
+  const columns = await db.all(`DESCRIBE SELECT * FROM ${scan}`);
+  return columns.some((c) => c.column_name === 'malformed_line') ? scan : `(SELECT *, NULL::VARCHAR AS malformed_line FROM ${scan})`;
 }
 
 /** Materialises the narrow per-row facts the measurements need as temp table q_<entity>. */
-async function checkRows(db: Sql, entity: Entity, files: string[]): Promise<void> {
-  await db.run(`CREATE OR REPLACE TEMP TABLE q_${entity} AS SELECT reason IS NULL AS valid, complete, k, h FROM ${checkedBronze(entity, files)}`);
+async function checkRows(db: Sql, entity: Entity, bronze: string): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE q_${entity} AS SELECT reason IS NULL AS valid, complete, k, h FROM ${checkedBronze(entity, bronze)}`);
 }
 
-async function measureEntity(db: Sql, lake: Lake, entity: Entity, runDate: string, files: string[]): Promise<QualityMeasurement[]> {
+async function measureEntity(db: Sql, lake: Lake, entity: Entity, runDate: string, bronze: string): Promise<QualityMeasurement[]> {
   const q = `q_${entity}`;
   const base = await db.one(`
     SELECT count(*) AS n,
@@ -72,7 +80,7 @@ async function measureEntity(db: Sql, lake: Lake, entity: Entity, runDate: strin
       WITH kc AS (SELECT k FROM q_customers WHERE valid UNION ${knownKeysSql('customers', runDate)}),
            kp AS (SELECT k FROM q_products WHERE valid UNION ${knownKeysSql('products', runDate)})
       SELECT count(*) AS consistent
-      FROM (SELECT TRY_CAST(customer_id AS BIGINT) AS c, TRY_CAST(product_id AS BIGINT) AS p FROM ${bronzeRelation(files)})
+      FROM (SELECT TRY_CAST(customer_id AS BIGINT) AS c, TRY_CAST(product_id AS BIGINT) AS p FROM ${bronze})
       WHERE c IN (SELECT k FROM kc) AND p IN (SELECT k FROM kp)`);
     out.push({ entity, check: 'referential_consistency', value: share(Number(ref.consistent)) });
   }
@@ -88,12 +96,13 @@ export async function runQualityChecks(
   queryId: string,
   onEntity?: (done: number) => void,
 ): Promise<QualityResult[]> {
-  const files = Object.fromEntries(ENTITIES.map((e) => [e, bronzeFiles(lake, e, runDate)])) as Record<Entity, string[]>;
+  const bronze = {} as Record<Entity, string>;
+  for (const entity of ENTITIES) bronze[entity] = await bronzeRelation(db, bronzeFiles(lake, entity, runDate));
   const results: QualityResult[] = [];
   try {
-    for (const entity of ENTITIES) await checkRows(db, entity, files[entity]);
+    for (const entity of ENTITIES) await checkRows(db, entity, bronze[entity]);
     for (const [i, entity] of ENTITIES.entries()) {
-      for (const m of await measureEntity(db, lake, entity, runDate, files[entity])) {
+      for (const m of await measureEntity(db, lake, entity, runDate, bronze[entity])) {
         results.push(judge({ ...m, value: Math.round(m.value * 1e6) / 1e6 }, thresholds));
       }
       onEntity?.(i + 1);

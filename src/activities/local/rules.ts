@@ -68,22 +68,25 @@ const isDecimal = (c: string) => `regexp_full_match(${raw(c)}, ${DECIMAL})`;
 /** Empty, or not an integer (a value that overflows BIGINT is not one either). */
 const missing = (c: string) => `(${raw(c)} IS NULL OR NOT ${isInt(c)})`;
 
-/** The first failing check among 1-4 (missing_key, bad_date, bad_number, out_of_range), or NULL. */
+/** A line the CSV reader could not split into the header's fields (kept whole in bronze). */
+const MALFORMED = `WHEN malformed_line IS NOT NULL THEN 'malformed_row'`;
+
+/** The first failing check among 0-4 (malformed_row, missing_key, bad_date, bad_number, out_of_range), or NULL. */
 export function reasonExpr(entity: Entity): string {
   switch (entity) {
     case 'customers':
-      return `CASE
+      return `CASE ${MALFORMED}
         WHEN ${missing('customer_id')} THEN 'missing_key'
         WHEN ${present('join_date')} AND NOT ${isDate('join_date')} THEN 'bad_date'
       END`;
     case 'products':
-      return `CASE
+      return `CASE ${MALFORMED}
         WHEN ${missing('product_id')} THEN 'missing_key'
         WHEN ${raw('price')} IS NULL OR NOT ${isDecimal('price')} THEN 'bad_number'
         WHEN ${typed('price')} IS NULL OR ${typed('price')} < 0 THEN 'out_of_range'
       END`;
     case 'orders':
-      return `CASE
+      return `CASE ${MALFORMED}
         WHEN ${missing('order_id')} OR ${missing('customer_id')} OR ${missing('product_id')} THEN 'missing_key'
         WHEN ${raw('order_date')} IS NULL OR NOT ${isDate('order_date')}
           OR (${present('delivery_date')} AND NOT ${isDate('delivery_date')}) THEN 'bad_date'
@@ -101,7 +104,7 @@ export function keyColumn(entity: Entity): string {
   return typed(KEY_COLUMN[entity]);
 }
 
-/** A hash of the raw contract values: equal rows hash alike, so exact copies can be found cheaply. */
+/** A hash of the raw contract values (or the malformed line): equal rows hash alike, so exact copies can be found cheaply. */
 export function rawHash(entity: Entity): string {
-  return `hash(${columnNames(entity).map(raw).join(', ')})`;
+  return `hash(${[...columnNames(entity), 'malformed_line'].map(raw).join(', ')})`;
 }

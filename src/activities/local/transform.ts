@@ -41,7 +41,10 @@ export interface TransformOutput {
 
 const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 
-/** The raw record as JSON: each header name of the row's source with its value ('' for none). */
+/**
+ * The raw record as JSON: each header name of the row's source with its value ('' for none); a
+ * malformed line, which has no fields to name, as `{"line": <its text>}`.
+ */
 function rawRecordExpr(entity: Entity, sources: SourceInfo[]): string {
   const contract = new Set(columnNames(entity));
   if (sources.length === 0) return `'{}'`;
@@ -51,7 +54,7 @@ function rawRecordExpr(entity: Entity, sources: SourceInfo[]): string {
       .map((h) => `${lit(h)}, coalesce(${contract.has(h) ? `b.${ident(h)}` : `b.extra[${lit(h)}]`}, '')`);
     return `WHEN ${s.seq} THEN json_object(${pairs.join(', ')})::VARCHAR`;
   });
-  return `CASE (c.ord // ${ORD_SCALE}) ${arms.join(' ')} END`;
+  return `CASE WHEN b.malformed_line IS NOT NULL THEN json_object('line', b.malformed_line)::VARCHAR ELSE CASE (c.ord // ${ORD_SCALE}) ${arms.join(' ')} END END`;
 }
 
 function sourceFileExpr(sources: SourceInfo[], ord = 'ord'): string {
@@ -60,8 +63,8 @@ function sourceFileExpr(sources: SourceInfo[], ord = 'ord'): string {
 }
 
 /** Bronze rows with `ord`, the lineage packed in one sortable number. */
-function bronzeWithOrd(files: string[]): string {
-  return `(SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronzeRelation(files)})`;
+function bronzeWithOrd(bronze: string): string {
+  return `(SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze})`;
 }
 
 /**
@@ -69,15 +72,15 @@ function bronzeWithOrd(files: string[]): string {
  * chk_<entity> (one row per remaining record: ord, typed contract columns, reason of checks 1-5).
  * Exact copies are found by hash first, then confirmed on the raw values themselves.
  */
-async function checkEntity(db: Sql, entity: Entity, files: string[]): Promise<void> {
-  const bronze = bronzeWithOrd(files);
-  const rawCols = columnNames(entity).map(ident).join(', ');
+async function checkEntity(db: Sql, entity: Entity, relation: string): Promise<void> {
+  const bronze = bronzeWithOrd(relation);
+  const rawCols = [...columnNames(entity), 'malformed_line'].map(ident).join(', ');
   await db.run(`
     CREATE OR REPLACE TEMP TABLE dropped_${entity} AS
     SELECT ord FROM (
       SELECT ord, max(ord) OVER (PARTITION BY ${rawCols}) AS kept
       FROM ${bronze}
-      WHERE ${rawHash(entity)} IN (SELECT h FROM (SELECT ${rawHash(entity)} AS h FROM ${bronzeRelation(files)}) GROUP BY h HAVING count(*) > 1))
+      WHERE ${rawHash(entity)} IN (SELECT h FROM (SELECT ${rawHash(entity)} AS h FROM ${relation}) GROUP BY h HAVING count(*) > 1))
     WHERE ord <> kept`);
   await db.run(`
     CREATE OR REPLACE TEMP TABLE chk_${entity} AS
@@ -137,11 +140,13 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
   };
 
   const metrics: Record<string, number> = {};
+  const bronze = {} as Record<Entity, string>;
   try {
     for (const [i, entity] of ENTITIES.entries()) {
       const files = bronzeFiles(lake, entity, runDate);
       if (files.length === 0) throw missingResource(`no bronze Parquet of ${entity} for ${runDate} in ${lake.tableDir('bronze', entity, runDate)}: run the catalog stage again`);
-      await checkEntity(db, entity, files);
+      bronze[entity] = await bronzeRelation(db, files);
+      await checkEntity(db, entity, bronze[entity]);
       step(0.1 + 0.2 * i);
     }
     await checkReferences(db, lake, runDate);
@@ -171,7 +176,7 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
       await copy(
         `SELECT ${batch} AS batch_date, ${lit(entity)} AS entity, ${sourceFileExpr(sources[entity], 'c.ord')} AS source_file,
            (c.ord % ${ORD_SCALE})::BIGINT AS row_number, c.reason, ${rawRecordExpr(entity, sources[entity])} AS raw_record
-         FROM ${chk} c JOIN ${bronzeWithOrd(bronzeFiles(lake, entity, runDate))} b ON b.ord = c.ord
+         FROM ${chk} c JOIN ${bronzeWithOrd(bronze[entity])} b ON b.ord = c.ord
          WHERE c.reason IS NOT NULL ORDER BY c.ord`,
         'rejects',
         entity,
@@ -181,6 +186,10 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
     await copy(`SELECT *, ${batch} AS batch_date FROM (${dailySalesSelect('chk_orders', 'reason IS NULL')})`, 'gold', 'agg_daily_sales');
     const revenue = await db.one('SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM chk_orders WHERE reason IS NULL');
     metrics['orders.revenue'] = Number(revenue.revenue);
+  } catch (err) {
+    // A failed run leaves nothing staged to fill the disk.
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
   } finally {
     for (const entity of ENTITIES) {
       await db.run(`DROP TABLE IF EXISTS chk_${entity}`);

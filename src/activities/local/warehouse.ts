@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { LocalConfig } from '../../config';
+import { ApplicationFailure } from '@temporalio/common';
 import { badConfig } from '../errors';
 
 export type Row = Record<string, unknown>;
@@ -15,8 +16,6 @@ export type Row = Record<string, unknown>;
 export interface Warehouse {
   /** Runs `work` after every earlier exclusive work has finished, on the writing connection. */
   exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T>;
-  /** A connection for reads that never write (header sniffing, listings); safe beside a writer. */
-  reader: Sql;
   /** Stops the statement running on the writing connection, if any. */
   interrupt(): void;
   close(): Promise<void>;
@@ -70,6 +69,38 @@ function sqlOn(conn: DuckDBConnection): Sql {
   };
 }
 
+/**
+ * Why the warehouse file did not open. Another process holding it is a passing condition (retried:
+ * the activity may find the file free, or reach the worker that holds it); anything else, such as a
+ * permission problem, is the operator's to fix.
+ */
+function openFailure(file: string, err: unknown): Error {
+  const text = (err as Error).message ?? String(err);
+  const holder = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(text);
+  if (/Could not set lock/i.test(text)) {
+    const who = holder ? `process ${holder[2]} (${holder[1]})` : 'another process';
+    return ApplicationFailure.create({
+      type: 'WarehouseBusy',
+      message: `PIPELINE_WAREHOUSE_PATH: ${file} is open in ${who}: a DuckDB warehouse admits one worker; stop the other worker, or give each its own PIPELINE_WAREHOUSE_PATH`,
+      nonRetryable: false,
+    });
+  }
+  return badConfig(`PIPELINE_WAREHOUSE_PATH: cannot open DuckDB file ${file}: ${text.split('\n')[0]}`);
+}
+
+/**
+ * Throws, with the reason in one line, when the warehouse file cannot be opened now (another worker
+ * holds it, a permission): a second worker on one warehouse refuses to start instead of failing runs.
+ */
+export async function assertWarehouseOpens(config: LocalConfig): Promise<void> {
+  if (!fs.existsSync(config.warehousePath)) return;
+  try {
+    (await DuckDBInstance.create(config.warehousePath)).closeSync();
+  } catch (err) {
+    throw openFailure(config.warehousePath, err);
+  }
+}
+
 export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
   const dir = path.dirname(config.warehousePath);
   try {
@@ -88,10 +119,9 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
   try {
     instance = await DuckDBInstance.create(config.warehousePath, options);
   } catch (err) {
-    throw badConfig(`PIPELINE_WAREHOUSE_PATH: cannot open DuckDB file ${config.warehousePath}: ${(err as Error).message}`);
+    throw openFailure(config.warehousePath, err);
   }
   const writer = await instance.connect();
-  const readerConn = await instance.connect();
   const writeSql = sqlOn(writer);
   let tail: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -103,7 +133,6 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
       tail = next.catch(() => undefined);
       return next;
     },
-    reader: sqlOn(readerConn),
     interrupt() {
       writer.interrupt();
     },
@@ -112,7 +141,6 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
       closed = true;
       await tail;
       writer.closeSync();
-      readerConn.closeSync();
       instance.closeSync();
     },
   };

@@ -7,10 +7,8 @@ import { invalidData } from '../errors';
 
 export interface SheetRows {
   sheet: string;
-  /** The first non-empty row's cells, as written (not yet normalised). */
-  header: (string | null)[];
-  headerRow: number;
-  /** Data rows: the sheet's row number and one text (or null) per header cell. */
+  /** Every non-empty row, in order: the sheet's row number and its cells as text (or null). The
+   * catalog decides which is the header (title rows may stand above it). */
   rows: { rowNumber: number; cells: (string | null)[] }[];
 }
 
@@ -31,14 +29,7 @@ export async function readWorkbook(absPath: string, displayName: string): Promis
       if (cells.some((c) => c !== null && c.trim() !== '')) found.push({ rowNumber, cells });
     });
     if (found.length === 0) continue; // an empty sheet holds nothing to lose
-    const [first, ...rest] = found;
-    const width = first.cells.length;
-    sheets.push({
-      sheet: ws.name,
-      header: first.cells,
-      headerRow: first.rowNumber,
-      rows: rest.map((r) => ({ rowNumber: r.rowNumber, cells: Array.from({ length: width }, (_, i) => r.cells[i] ?? null) })),
-    });
+    sheets.push({ sheet: ws.name, rows: found });
   }
   return sheets;
 }

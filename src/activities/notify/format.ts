@@ -1,8 +1,10 @@
 /**
  * How a notice reads, for every channel: console, outbox, webhook (local) and SNS (aws). Plain text,
- * readable in a terminal, an e-mail or a chat message.
+ * readable in a terminal, an e-mail or a chat message, and redacted (shared/redact.ts): a stage
+ * message quoting a credential never reaches a channel.
  */
 import { ENTITIES } from '../../shared/contract';
+import { redact } from '../../shared/redact';
 import type { Notice, StageSummary } from '../types';
 
 export interface RunIdentity {
@@ -96,8 +98,12 @@ export function formatNoticeText(notice: Notice, webUiUrl: string): string {
     lines.push('', `quality gate: ${notice.quality.length - failedChecks.length}/${notice.quality.length} checks passed`);
     for (const q of failedChecks) lines.push(`  FAIL ${q.entity}.${q.check} = ${Number.isInteger(q.value) ? q.value : q.value.toFixed(4)} (needs >= ${q.threshold})`);
   }
+  if (notice.unread?.length) {
+    lines.push('', `not read (${notice.unread.length}): nothing of these is in the warehouse`);
+    for (const u of notice.unread) lines.push(`  ${u.key}: ${u.reason}`);
+  }
   lines.push('', `workflow ${notice.workflowId} (run ${notice.runId}, namespace ${notice.namespace})`, runLink(webUiUrl, notice));
-  return lines.join('\n');
+  return redact(lines.join('\n'));
 }
 
 /** One console line: status, date, per-stage durations, the headline counts, the link. */
@@ -108,5 +114,6 @@ export function formatNoticeLine(notice: Notice, webUiUrl: string): string {
     .join(', ');
   const transform = notice.stages.find((s) => s.stage === 'transform');
   const counts = keyCounts(transform?.metrics);
-  return [`[notify] ${noticeStatus(notice)} ${notice.runDate}`, stages, counts, runLink(webUiUrl, notice)].filter(Boolean).join(' | ');
+  const unread = notice.unread?.length ? `${notice.unread.length} not read: ${notice.unread.map((u) => u.key).join(', ')}` : '';
+  return redact([`[notify] ${noticeStatus(notice)} ${notice.runDate}`, stages, counts, unread, runLink(webUiUrl, notice)].filter(Boolean).join(' | '));
 }
