@@ -4,7 +4,7 @@
  * failure naming the path, a retry that later succeeds, or a one-line refusal; never a dead worker
  * or a disk kept full.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,44 +54,47 @@ describe('faults (local backend)', () => {
     for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true });
   });
 
-  it('6. a second worker on a warehouse in use refuses to start with one line; a busy warehouse is retryable, and opens once free', async () => {
+  it('6. two processes on one warehouse take turns: each holds the file only while it works; a turn waits a bounded time, then fails retryably', async () => {
     const config = fresh();
     goodDay(config.lakeDir, '2025-05-01');
     const first = open(config);
     await first.engine.query('SELECT 1'); // creates the file
-    await first.close();
+    // Between turns the worker holds no lock: another process opens the file (as pipeline query or a second worker would).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const holder = await holdWarehouse(config.warehousePath);
     try {
-      const r = spawnSync(path.join(ROOT, 'bin/pipeline'), ['worker'], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, PIPELINE_BACKEND: 'local', PIPELINE_WAREHOUSE_PATH: config.warehousePath, PIPELINE_LAKE_DIR: config.lakeDir, TEMPORAL_ADDRESS: '127.0.0.1:1' },
-      });
-      expect(r.status).toBe(1);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr.trim()).toMatch(
-        new RegExp(
-          `^pipeline: the worker did not start: PIPELINE_WAREHOUSE_PATH: ${config.warehousePath.replace(/[.]/g, '\\.')} is open in process ${holder.pid} \\(.*node\\): a DuckDB warehouse admits one worker; stop the other worker, or give each its own PIPELINE_WAREHOUSE_PATH$`,
-        ),
-      );
+      // A turn started while the other process holds the file waits for it, then runs.
+      setTimeout(() => void stop(holder), 1_000);
+      const run = runRef('2025-05-01', 'catalog');
+      const started = Date.now();
+      const { crawlId } = await first.startCrawl({ run });
+      expect((await settle(() => first.getCrawlState({ run, crawlId }))).state).toBe('SUCCEEDED');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      await stop(holder);
+      await first.close();
+    }
 
-      const second = open(config);
-      const err = await second.startCrawl({ run: runRef('2025-05-01', 'catalog') }).then(
+    // Held for longer than the bound: the start activity fails retryably, and a later attempt opens it.
+    const { createLocalActivities } = await import('../../src/activities/local');
+    const impatient = createLocalActivities(config, { webUiUrl: 'http://127.0.0.1:8233', lockWaitMs: 500 });
+    const second = await holdWarehouse(config.warehousePath);
+    try {
+      const err = await impatient.startCrawl({ run: runRef('2025-05-01', 'catalog', 2) }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).type).toBe('WarehouseBusy');
       expect((err as ApplicationFailure).nonRetryable).toBe(false);
-
-      await stop(holder);
-      // The next attempt opens it: a failed open is not remembered for the worker's lifetime.
-      const run = runRef('2025-05-01', 'catalog', 2);
-      const { crawlId } = await second.startCrawl({ run });
-      expect((await settle(() => second.getCrawlState({ run, crawlId }))).state).toBe('SUCCEEDED');
-      await second.close();
+      expect((err as Error).message).toMatch(new RegExp(`^PIPELINE_WAREHOUSE_PATH: ${config.warehousePath.replace(/[.]/g, '\\.')} is open in process ${second.pid} \\(`));
+      await stop(second);
+      const run = runRef('2025-05-01', 'catalog', 3);
+      const { crawlId } = await impatient.startCrawl({ run });
+      expect((await settle(() => impatient.getCrawlState({ run, crawlId }))).state).toBe('SUCCEEDED');
     } finally {
-      await stop(holder);
+      await stop(second);
+      await impatient.close();
     }
   });
 

@@ -9,6 +9,7 @@ import { ENTITIES, isIsoDate } from '../../shared/contract';
 import type { QualityResult, QualityThresholds } from '../../shared/quality';
 import type { LocalConfig } from '../../config';
 import type { CatalogedTable, ResultPage } from '../types';
+import { ApplicationFailure } from '@temporalio/common';
 import { badConfig, missingResource } from '../errors';
 import type { PartitionPlan } from './catalog';
 import { catalogedSources, planPartition, recordCatalog, writeBronze } from './catalog';
@@ -20,69 +21,153 @@ import { ensureSchema } from './schema';
 import type { TransformHooks, TransformOutput } from './transform';
 import { transformBatch } from './transform';
 import type { Sql, Warehouse } from './warehouse';
-import { openWarehouse } from './warehouse';
+import type { WarehouseHolder } from './warehouse';
+import { holderPath, openWarehouse } from './warehouse';
 
 export interface StageHooks {
   progress?: (fraction: number) => void;
   checkCancelled?: () => void;
   /** Called once the stage holds the warehouse's write turn. */
   onActive?: () => void;
+  /** What the turn does, for readers waiting on the file ("catalog of 2025-10-27"). */
+  work?: string;
 }
 
 export function checkRunDate(runDate: string): void {
   if (!isIsoDate(runDate)) throw badConfig(`run date ${JSON.stringify(runDate)} is not a calendar date written YYYY-MM-DD`);
 }
 
+export interface LocalEngineOptions {
+  /**
+   * How long the warehouse stays open after its last piece of work. Between stages the file is
+   * closed, so `pipeline query` and any DuckDB client can read it; queued work (a backfill) keeps it
+   * open and pays for one open only.
+   */
+  idleCloseMs?: number;
+  /** How long a turn waits for the file while another process (a reader) holds it. */
+  lockWaitMs?: number;
+}
+
 export class LocalEngine {
   readonly lake: Lake;
-  private opening: Promise<Warehouse>;
+  private open?: Promise<Warehouse>;
+  private users = 0;
+  private idleTimer?: NodeJS.Timeout;
+  private prepared = false;
+  private closed = false;
+  private readonly idleCloseMs: number;
+  private readonly lockWaitMs: number;
 
-  constructor(readonly config: LocalConfig) {
+  constructor(
+    readonly config: LocalConfig,
+    options: LocalEngineOptions = {},
+  ) {
     this.lake = new Lake(config.lakeDir);
-    this.opening = this.open();
+    this.idleCloseMs = options.idleCloseMs ?? 1_000;
+    this.lockWaitMs = options.lockWaitMs ?? 60_000;
   }
 
-  private open(): Promise<Warehouse> {
-    const opening = openWarehouse(this.config).then(async (wh) => {
-      await wh.exclusive(ensureSchema);
-      // Holding the warehouse means no other worker writes this lake: what a killed job left staged is stale.
-      this.lake.removeStaging();
-      return wh;
-    });
-    // A failure to open surfaces in the first call that needs the warehouse, not as an unhandled rejection.
-    opening.catch(() => undefined);
-    return opening;
+  /** Opens the file (waiting a bounded time while a reader holds it) and, once per engine, prepares it. */
+  private async openWarehouse(): Promise<Warehouse> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (;;) {
+      try {
+        const wh = await openWarehouse(this.config);
+        try {
+          if (!this.prepared) {
+            await wh.exclusive(ensureSchema);
+            // Holding the warehouse means no other worker writes this lake: what a killed job left staged is stale.
+            this.lake.removeStaging();
+            this.prepared = true;
+          }
+        } catch (err) {
+          await wh.close();
+          throw err;
+        }
+        return wh;
+      } catch (err) {
+        const busy = err instanceof ApplicationFailure && err.type === 'WarehouseBusy';
+        if (!busy || Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 
-  /** The open warehouse; a failed open (a lock held elsewhere, a permission since fixed) is tried again. */
-  private get warehouse(): Promise<Warehouse> {
-    this.opening = this.opening.catch(() => this.open());
-    return this.opening;
+  /** The open warehouse, for one piece of work; `release` it when done. A failed open is tried again next time. */
+  private async acquire(): Promise<Warehouse> {
+    if (this.closed) throw new Error('the local engine is closed');
+    this.users += 1;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.open) {
+      const opening = this.openWarehouse();
+      this.open = opening;
+      opening.catch(() => {
+        if (this.open === opening) this.open = undefined;
+      });
+    }
+    try {
+      return await this.open;
+    } catch (err) {
+      this.users -= 1;
+      throw err;
+    }
+  }
+
+  private release(): void {
+    this.users -= 1;
+    if (this.users > 0 || !this.open) return;
+    const open = this.open;
+    this.idleTimer = setTimeout(() => {
+      if (this.users > 0 || this.open !== open) return;
+      this.open = undefined;
+      void open.then((wh) => wh.close()).finally(() => this.clearHolder());
+    }, this.idleCloseMs);
+    this.idleTimer.unref();
+  }
+
+  private writeHolder(work: string | undefined): void {
+    const holder: WarehouseHolder = { pid: process.pid, since: new Date().toISOString(), ...(work ? { work } : {}) };
+    try {
+      fs.writeFileSync(holderPath(this.config.warehousePath), JSON.stringify(holder));
+    } catch {
+      // Only a courtesy to waiting readers.
+    }
+  }
+
+  private clearHolder(): void {
+    fs.rmSync(holderPath(this.config.warehousePath), { force: true });
   }
 
   /**
-   * Resolves once the warehouse is open. Start activities wait for it, so a warehouse held by another
-   * process fails the start itself (retryable: its retries may reach the worker that holds it)
-   * rather than a job that would fail for an operator.
+   * Resolves once the warehouse can be opened. Start activities wait for it, so a warehouse held by
+   * another process fails the start itself (retryable: its retries may reach the worker that holds
+   * it) rather than a job that would fail for an operator.
    */
   async ready(): Promise<void> {
-    await this.warehouse;
+    await this.acquire();
+    this.release();
   }
 
-  /** Stops the statement running in the write turn; nothing to do when the warehouse never opened. */
+  /** Stops the statement running in the write turn; nothing to do when the warehouse is not open. */
   async interrupt(): Promise<void> {
-    const wh = await this.warehouse.catch(() => undefined);
+    const wh = await this.open?.catch(() => undefined);
     wh?.interrupt();
   }
 
   /** Runs `work` in the warehouse's single write turn. */
   async exclusive<T>(hooks: StageHooks, work: (db: Sql) => Promise<T>): Promise<T> {
-    const wh = await this.warehouse;
-    return wh.exclusive(async (db) => {
-      hooks.onActive?.();
-      hooks.checkCancelled?.();
-      return work(db);
-    });
+    const wh = await this.acquire();
+    try {
+      return await wh.exclusive(async (db) => {
+        this.writeHolder(hooks.work);
+        hooks.onActive?.();
+        hooks.checkCancelled?.();
+        return work(db);
+      });
+    } finally {
+      this.release();
+    }
   }
 
   /** Lists and checks the headers of the date's three partitions (throws invalidData on a bad one). */
@@ -160,10 +245,16 @@ export class LocalEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    const open = this.open;
+    this.open = undefined;
     try {
-      await (await this.warehouse).close();
+      await (await open)?.close();
     } catch {
       // never opened: nothing to close
+    } finally {
+      if (open) this.clearHolder();
     }
   }
 }

@@ -56,6 +56,8 @@ export interface LocalActivitiesOptions {
   staleAfterMs?: number;
   /** How often a running job's file is refreshed. */
   heartbeatMs?: number;
+  /** How long a stage waits for the warehouse file while another process holds it (default 60 s). */
+  lockWaitMs?: number;
   /** Tests only: make the load's merge throw after this many statements. */
   failLoadAfterStatements?: number;
 }
@@ -84,8 +86,8 @@ function page(result: ResultPage, nextToken: string | undefined): ResultPage {
   return next ? { columns: result.columns, rows, nextToken: next } : { columns: result.columns, rows };
 }
 
-function hooksOf(ctx: JobContext) {
-  return { progress: (f: number) => ctx.progress(f), checkCancelled: () => ctx.checkCancelled(), onActive: () => ctx.markActive() };
+function hooksOf(ctx: JobContext, work: string) {
+  return { progress: (f: number) => ctx.progress(f), checkCancelled: () => ctx.checkCancelled(), onActive: () => ctx.markActive(), work };
 }
 
 interface CatalogResult {
@@ -100,7 +102,7 @@ interface StatementResult {
 }
 
 export function createLocalActivities(config: LocalConfig, options: LocalActivitiesOptions): LocalActivities {
-  const engine = new LocalEngine(config);
+  const engine = new LocalEngine(config, { lockWaitMs: options.lockWaitMs });
   const jobs = new JobStore({
     dir: `${config.warehousePath}.jobs`,
     staleAfterMs: options.staleAfterMs ?? 60_000,
@@ -131,7 +133,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       // Headers are checked now, so a bad file fails this activity at once, naming file and columns.
       const plans = await engine.planCatalog(run.runDate);
       const { existed, record } = jobs.start<CatalogResult>(id, 'crawl', run, `catalog ${id}`, async (ctx) => {
-        const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx));
+        const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx, `catalog of ${run.runDate} (${run.workflowId})`));
         const metrics: Record<string, number> = {};
         for (const t of tables) {
           metrics[`${t.entity}.rows`] = t.rowCount ?? 0;
@@ -160,7 +162,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       const id = JobStore.idFor('query', run, 'quality');
       await engine.ready();
       jobs.start<ResultPage>(id, 'query', run, `quality query ${id}`, async (ctx) => {
-        const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx));
+        const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx, `validate of ${run.runDate} (${run.workflowId})`));
         const failed = results.filter((r) => !r.passed).length;
         return { result: qualityPage(results), metrics: { checks: results.length, failedChecks: failed } };
       });
@@ -188,7 +190,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       await engine.ready();
       jobs.start(id, 'etl', run, `local ETL run ${id}`, async (ctx) => {
         const started = Date.now();
-        const out = await engine.transform(run.runDate, id, hooksOf(ctx));
+        const out = await engine.transform(run.runDate, id, hooksOf(ctx, `transform of ${run.runDate} (${run.workflowId})`));
         return { metrics: { ...out.metrics, durationMs: Date.now() - started }, result: { folders: out.folders } };
       });
       heartbeatIfInActivity(id);
@@ -212,12 +214,12 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       await engine.ready();
       jobs.start<StatementResult>(id, 'statement', run, `warehouse ${operation} ${id}`, async (ctx) => {
         if (operation === 'verify') {
-          const result = await engine.verify(run.runDate, hooksOf(ctx));
+          const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`));
           return { result: { operation, page: result } };
         }
         const loaded = await engine.load(
           { runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId },
-          { ...hooksOf(ctx), failAfterStatements: options.failLoadAfterStatements },
+          { ...hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`), failAfterStatements: options.failLoadAfterStatements },
         );
         return { metrics: loaded.metrics, result: { operation, rowsAffected: loaded.rowsAffected } };
       });

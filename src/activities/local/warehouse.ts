@@ -88,16 +88,57 @@ function openFailure(file: string, err: unknown): Error {
   return badConfig(`PIPELINE_WAREHOUSE_PATH: cannot open DuckDB file ${file}: ${text.split('\n')[0]}`);
 }
 
-/**
- * Throws, with the reason in one line, when the warehouse file cannot be opened now (another worker
- * holds it, a permission): a second worker on one warehouse refuses to start instead of failing runs.
- */
-export async function assertWarehouseOpens(config: LocalConfig): Promise<void> {
-  if (!fs.existsSync(config.warehousePath)) return;
+/** Who holds the warehouse open, beside it as `<warehouse>.holder.json`, for readers that must wait. */
+export interface WarehouseHolder {
+  pid: number;
+  since: string;
+  /** The work in the write turn: "catalog of 2025-10-27 (daily-pipeline-2025-10-27)". */
+  work?: string;
+}
+
+export function holderPath(warehousePath: string): string {
+  return `${warehousePath}.holder.json`;
+}
+
+export interface ReadOpenOptions {
+  /** How long to wait while a worker writes (default 30 s). */
+  waitMs?: number;
+  /** Told once, when the file is busy: who holds it, for a "waiting for ..." line. */
+  onWait?: (holder: string) => void;
+}
+
+/** Who holds the file, from the holder note the worker keeps beside it, or from DuckDB's lock message. */
+function describeHolder(warehousePath: string, lockMessage: string): string {
   try {
-    (await DuckDBInstance.create(config.warehousePath)).closeSync();
-  } catch (err) {
-    throw openFailure(config.warehousePath, err);
+    const note = JSON.parse(fs.readFileSync(holderPath(warehousePath), 'utf8')) as WarehouseHolder;
+    return `${note.work ?? 'a worker'} (process ${note.pid}, since ${note.since})`;
+  } catch {
+    const pid = /PID (\d+)/.exec(lockMessage)?.[1];
+    return pid ? `process ${pid}` : 'another process';
+  }
+}
+
+/**
+ * Opens the warehouse read-only for a reader such as `pipeline query`. A worker holds the file only
+ * while a stage writes, so a reader that finds it busy waits a bounded time, saying for what.
+ */
+export async function openForReading(warehousePath: string, options: ReadOpenOptions = {}): Promise<DuckDBInstance> {
+  const deadline = Date.now() + (options.waitMs ?? 30_000);
+  let told = false;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
+    } catch (err) {
+      const text = (err as Error).message;
+      if (!/Could not set lock/i.test(text)) throw err;
+      const holder = describeHolder(warehousePath, text);
+      if (Date.now() >= deadline) {
+        throw new Error(`the warehouse ${warehousePath} is still being written by ${holder}; try again when that stage has finished`);
+      }
+      if (!told) options.onWait?.(holder);
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 

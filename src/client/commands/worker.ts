@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { installRuntime } from '../../observability';
 import { createPipelineWorker } from '../../worker';
-import { assertWarehouseOpens } from '../../activities/local/warehouse';
 import { connectWorkerConnection } from '../connection';
-import { UserError } from '../errors';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -12,11 +10,6 @@ export function registerWorkerCommand(program: Command): void {
     .description('run a worker for the configured backend (Ctrl-C drains and stops it)')
     .action(async () => {
       const config = loadConfig();
-      if (config.backend === 'local') {
-        await assertWarehouseOpens(config.local).catch((err: Error) => {
-          throw new UserError(`the worker did not start: ${err.message}`);
-        });
-      }
       const { metricsUrl } = installRuntime({ logLevel: config.logLevel, metricsAddress: config.metricsAddress });
       if (metricsUrl) console.log(`metrics: ${metricsUrl}`);
       const connection = await connectWorkerConnection(config.temporal);
