@@ -14,8 +14,17 @@ export const WORKFLOW_TYPE = 'dailyPipeline';
 export type Trigger = 'manual' | 'schedule' | 'backfill';
 
 export interface StageOptions {
-  /** Time between two state reads of the stage's external work. */
+  /**
+   * Longest time between two state reads of the stage's external work (and between two starts
+   * while the backend is busy). The first read is at once; later waits start at
+   * `firstPollInterval` and double up to this.
+   */
   pollInterval: Duration;
+  /**
+   * The wait before the second state read (default 1 second, never above `pollInterval`). Set it
+   * to `pollInterval` for the fixed interval of runs before adaptive polling.
+   */
+  firstPollInterval: Duration;
   /** Give-up time for the stage's external work, from its start. */
   timeout: Duration;
   /** Retry policy of the stage's activities (each activity is one external call). */
@@ -26,7 +35,8 @@ export interface StageOptions {
   maxAutoRestarts: number;
 }
 
-export interface SensorOptions extends StageOptions {
+/** The sensor checks at once, then every `pollInterval`: raw data lands when it lands, and a check costs ~20 events. */
+export interface SensorOptions extends Omit<StageOptions, 'firstPollInterval'> {
   /** After this long without data an alert notice is sent; the sensor keeps waiting. */
   softDeadline: Duration;
   /** Polls before the sensor continues as new, to keep its history short. */

@@ -4,7 +4,7 @@
  * started is stopped when the stage is cancelled, interrupted or gives up.
  */
 import { msToNumber } from '@temporalio/common';
-import { CancellationScope, executeChild, log, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, executeChild, log, patched, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
@@ -67,6 +67,30 @@ function mergeMetrics(s: StageStatus, metrics: Record<string, number> | undefine
 }
 
 /**
+ * Runs started before this patch waited the full `pollInterval` before every state read (and every
+ * busy start) after the first, so work of a second or two cost a whole interval per stage.
+ */
+export const ADAPTIVE_POLLING_PATCH = 'adaptive-state-polling';
+
+/**
+ * The waits between one stage's state reads (or busy starts): `firstPollInterval`, then doubling,
+ * capped at `pollInterval` (defaults 1, 2, 4, 8, 16, 30, 30 ... s at a 30 s interval). Quick work is
+ * seen within a second or two; long work is read at the stage's interval after a few fast reads.
+ * The patch is asked for at the first wait only, so work that is over at the first read (the usual
+ * case for instant stages) records no marker.
+ */
+function pollWaits(o: StageOptions): () => number {
+  const intervalMs = msToNumber(o.pollInterval);
+  let nextMs: number | undefined;
+  return () => {
+    nextMs ??= patched(ADAPTIVE_POLLING_PATCH) ? Math.min(intervalMs, msToNumber(o.firstPollInterval)) : intervalMs;
+    const waitMs = nextMs;
+    nextMs = Math.min(intervalMs, nextMs * 2);
+    return waitMs;
+  };
+}
+
+/**
  * Reads state until the work is no longer RUNNING. On cancellation, give-up or a failing read, the
  * work is stopped (best effort, never cancelled itself) before the error goes on.
  */
@@ -79,7 +103,7 @@ async function watch<T extends JobStatus>(
 ): Promise<T> {
   const started = nowMs();
   const timeoutMs = msToNumber(o.timeout);
-  const intervalMs = msToNumber(o.pollInterval);
+  const nextWait = pollWaits(o);
   let polls = 0;
   try {
     for (;;) {
@@ -90,7 +114,7 @@ async function watch<T extends JobStatus>(
       if (state.state !== 'RUNNING') return state;
       const waited = nowMs() - started;
       if (waited >= timeoutMs) throw new StageError(`${label} still running after ${o.timeout} (${polls} state reads); stopped it`);
-      await sleep(Math.max(1, Math.min(intervalMs, timeoutMs - waited)));
+      await sleep(Math.max(1, Math.min(nextWait(), timeoutMs - waited)));
     }
   } catch (err) {
     if (stop) {
@@ -235,13 +259,14 @@ async function withAutoRestart(
 async function startWhenFree(s: StageStatus, o: StageOptions, start: () => Promise<EtlRunHandle>): Promise<EtlRunHandle> {
   const began = nowMs();
   const timeoutMs = msToNumber(o.timeout);
+  const nextWait = pollWaits(o);
   let h = await start();
   while (h.busy) {
     s.message = h.busy;
     s.metrics.busyStarts = (s.metrics.busyStarts ?? 0) + 1;
     const waited = nowMs() - began;
     if (waited >= timeoutMs) throw new StageError(`could not start within ${o.timeout}: ${h.busy}`);
-    await sleep(Math.max(1, Math.min(msToNumber(o.pollInterval), timeoutMs - waited)));
+    await sleep(Math.max(1, Math.min(nextWait(), timeoutMs - waited)));
     h = await start();
   }
   if (s.metrics.busyStarts !== undefined) s.message = undefined;

@@ -153,12 +153,38 @@ describe('dailyPipeline on the time-skipping server', () => {
         expect(sensor.metrics.polls).toBe(4); // at 0, 5, 10 and 15 minutes
         expect(sensor.metrics.waitedMs).toBeGreaterThanOrEqual(15 * 60_000);
         const transform = status.stages.find((s) => s.stage === 'transform')!;
-        expect(transform.metrics.polls).toBe(4); // three RUNNING reads, 30 s apart, then SUCCEEDED
-        expect(Date.parse(transform.endedAt!) - Date.parse(transform.startedAt!)).toBeGreaterThanOrEqual(90_000);
+        expect(transform.metrics.polls).toBe(4); // three RUNNING reads, 1, 2 and 4 s apart (adaptive polling), then SUCCEEDED
+        expect(Date.parse(transform.endedAt!) - Date.parse(transform.startedAt!)).toBeGreaterThanOrEqual(7_000);
       },
     );
     expect(backend.count('listRawPartition')).toBe(12);
     expect(backend.count('getEtlRunState')).toBe(4);
+  });
+
+  it('reads state about a second after starting work, then backs off to the poll interval (adaptive polling, recorded)', async () => {
+    const backend = await scenario(
+      { etlBusyStarts: 2, jobs: { crawl: [{ runningReads: 1 }], etl: [{ runningReads: 6 }] } },
+      { runDate: '2025-11-05' },
+      async ({ handle }) => {
+        const result = (await handle.result()) as PipelineResult;
+        expect(result.state).toBe('succeeded');
+        const ms = (stage: string) => {
+          const s = result.stages.find((x) => x.stage === stage)!;
+          return Date.parse(s.endedAt!) - Date.parse(s.startedAt!);
+        };
+        // One RUNNING read, then SUCCEEDED 1 s later (was: a full 30 s interval).
+        expect(ms('catalog')).toBeGreaterThanOrEqual(1_000);
+        expect(ms('catalog')).toBeLessThan(2_000);
+        // Busy starts 1 and 2 s apart, then RUNNING reads 1, 2, 4, 8, 16 and 30 s apart.
+        const transform = result.stages.find((s) => s.stage === 'transform')!;
+        expect(transform.metrics.busyStarts).toBe(2);
+        expect(transform.metrics.polls).toBe(7);
+        expect(ms('transform')).toBeGreaterThanOrEqual(3_000 + 61_000);
+        expect(ms('transform')).toBeLessThan(3_000 + 61_000 + 1_000);
+      },
+      'adaptive-polling',
+    );
+    expect(backend.count('startEtlRun')).toBe(3);
   });
 
   it('gives up when raw data never comes: alert, failure notice, then the run fails', async () => {
@@ -258,8 +284,8 @@ describe('dailyPipeline on the time-skipping server', () => {
       await handle.signal(skipStageSignal, 'transform', 'run by hand later');
       await handle.result();
     });
-    // Reads at 0, 30, 60, 90 and 120 s: the last one finds the timeout spent.
-    expect(backend.count('startEtlRun')).toBe(5);
+    // Starts at 0, 1, 3, 7, 15, 31, 61, 91 and 120 s (adaptive polling): the last one finds the timeout spent.
+    expect(backend.count('startEtlRun')).toBe(9);
   });
 
   it('skipStage on a waiting failed stage moves on to the next stage', async () => {
