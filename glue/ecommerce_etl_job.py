@@ -19,6 +19,17 @@ go through SQL `try_cast`, so a malformed value is NULL under either ANSI settin
 Spark has no .xlsx reader without a plugin jar; workbooks are small, so the driver parses them with
 openpyxl (add `--additional-python-modules openpyxl==3.1.5` to the Glue job) and hands Spark the rows.
 
+CSV files are split by Python's csv module on an executor, one task per file, not by Spark's CSV
+reader: Spark's reader keeps a value with text after its closing quote or a quote never closed in the
+last field, replaces bytes that are not UTF-8, and leaves gzip to Hadoop's codec, so it cannot tell a
+malformed line from a value or name a damaged file. split_csv reads the bytes itself (gzip module,
+strict UTF-8), in the dialect of the local backend (src/activities/local/raw-csv.ts), so both give a
+line the same verdict. A file is read whole (binaryFile), so one CSV file may hold up to 2 GB;
+a .csv.gz up to 2 GB compressed.
+
+Paths are never patterns: every path handed to a Spark reader goes through _literal, because Hadoop
+expands *, ?, [...] and {a,b} in them, and a raw file called `orders*.csv` is a name like any other.
+
 Unknown customers/products are judged against the dimension after this batch's rows are applied: this
 batch's keys plus those of every EARLIER batch_date folder under <processed>/gold/dim_*/ (the local
 backend's rule too). Earlier only, so rerunning an old date after newer ones gives the result of its
@@ -28,15 +39,20 @@ first run, as the idempotency rule asks, instead of accepting orders for custome
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 import io
 import json
 import re
 import sys
 import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from pyspark import cloudpickle
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -59,14 +75,29 @@ DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MONEY = T.DecimalType(10, 2)
 
 
+# Executors run split_csv from a pickled task. Glue runs this file as __main__, whose functions are
+# pickled by value; imported under its own name (tests, a library) they would be pickled by reference,
+# and executors cannot import this module.
+if __name__ != "__main__":
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+# Spark's binaryFile source holds a file in one byte array
+MAX_FILE_BYTES = 2**31 - 1
+
+
 class InvalidRawData(Exception):
     """Raw input the job cannot read as the contract says (bad header, unreadable file)."""
+
+
+class RawFileProblem(Exception):
+    """A CSV file that cannot be read as a whole (damaged gzip, not UTF-8); raised where its bytes are read."""
 
 
 @dataclass(frozen=True)
 class RawFile:
     path: str  # full path, as Hadoop sees it
     name: str  # file name inside the partition
+    size: int = 0  # bytes, as stored
 
 
 # ---- file system (through Hadoop, so s3:// and local paths behave the same) ----------------------
@@ -78,12 +109,18 @@ def _fs_for(spark: SparkSession, path: str):
     return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
 
 
-def list_dir(spark: SparkSession, path: str) -> list[tuple[str, str, bool]]:
-    """(name, full path, is_dir) of a folder's entries; empty when the folder does not exist."""
+def _literal(path: str) -> str:
+    """A path as a Spark reader takes it literally: Hadoop globs every path it reads, and a backslash
+    makes the next character plain (listStatus and create, used elsewhere here, do not glob)."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", path)
+
+
+def list_dir(spark: SparkSession, path: str) -> list[tuple[str, str, bool, int]]:
+    """(name, full path, is_dir, size) of a folder's entries; empty when the folder does not exist."""
     fs, hpath = _fs_for(spark, path)
     if not fs.exists(hpath):
         return []
-    return [(s.getPath().getName(), s.getPath().toString(), s.isDirectory()) for s in fs.listStatus(hpath)]
+    return [(s.getPath().getName(), s.getPath().toString(), s.isDirectory(), s.getLen()) for s in fs.listStatus(hpath)]
 
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
@@ -99,8 +136,8 @@ def list_raw_files(spark: SparkSession, raw_path: str, entity: str, run_date: st
     """Supported files of one partition in name order (the order that decides duplicate_key)."""
     folder = f"{raw_path.rstrip('/')}/raw/{entity}/{run_date}"
     files = [
-        RawFile(path, name)
-        for name, path, is_dir in list_dir(spark, folder)
+        RawFile(path, name, size)
+        for name, path, is_dir, size in list_dir(spark, folder)
         if not is_dir and not name.startswith((".", "_")) and name.lower().endswith(RAW_SUFFIXES)
     ]
     if not files:
@@ -128,9 +165,13 @@ def normalise_header(names: list, where: str, entity: str) -> list[str]:
 
 
 def _shape(df: DataFrame, header: list[str], entity: str, source: str, seq: int) -> DataFrame:
-    """From positional string columns c0..cN (data rows only, with _row) to the common raw shape."""
+    """From positional string columns c0..cN (data rows only, with _row and, for CSV, _malformed: the
+    text of a line that did not split) to the common raw shape."""
     named = [(h, f"c{i}") for i, h in enumerate(header) if h]
-    raw_json = F.to_json(F.struct(*[F.coalesce(F.col(c), F.lit("")).alias(h) for h, c in named]))
+    malformed = F.col("_malformed") if "_malformed" in df.columns else F.lit(None).cast("string")
+    record = F.to_json(F.struct(*[F.coalesce(F.col(c), F.lit("")).alias(h) for h, c in named]))
+    # a malformed line has no fields to name: its text, as the local backend writes it
+    raw_json = F.when(malformed.isNotNull(), F.to_json(F.struct(malformed.alias("line")))).otherwise(record)
     by_name = dict(named)
     cols = [
         (F.col(by_name[c]) if c in by_name else F.lit(None).cast("string")).alias(f"raw_{c}") for c in COLUMNS[entity]
@@ -138,32 +179,150 @@ def _shape(df: DataFrame, header: list[str], entity: str, source: str, seq: int)
     return df.select(
         *cols,
         raw_json.alias("_raw"),
+        malformed.alias("_malformed"),
         F.lit(source).alias("_file"),
         F.lit(seq).cast("int").alias("_seq"),
         F.col("_row").cast("int").alias("_row"),
     )
 
 
+# ---- CSV: split in Python, on an executor (see the module doc) ------------------------------------
+
+_LONE_CR = re.compile(r"\r(?!\n|$)")
+
+
+def _byte_lines(data: bytes, gz: bool) -> Iterator[bytes]:
+    if not gz:
+        yield from io.BytesIO(data)
+        return
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            yield from stream
+    except EOFError as e:
+        raise RawFileProblem(
+            "truncated or corrupt gzip: the compressed stream ends before its end-of-stream marker (an upload cut short?)"
+        ) from e
+    except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise RawFileProblem(f"truncated or corrupt gzip: {e}") from e
+
+
+def _text_lines(data: bytes, gz: bool) -> Iterator[str]:
+    """Physical lines with their line ends; a problem names the line (counted by LF) it is on."""
+    for n, raw in enumerate(_byte_lines(data, gz), start=1):
+        if b"\x00" in raw:  # valid UTF-8, but what UTF-16 or binary data looks like
+            raise RawFileProblem(f"not UTF-8 text: NUL bytes on line {n} (UTF-16 or binary data?); save it as UTF-8")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RawFileProblem(
+                f"not UTF-8 (an invalid byte on line {n}; Latin-1 or Windows-1252?); save it as UTF-8 (a BOM is allowed)"
+            ) from e
+        if n == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        # a lone CR ends a line too; the csv module wants one line per item
+        if "\r" in text and _LONE_CR.search(text):
+            yield from io.StringIO(text, newline="")
+        else:
+            yield text
+
+
+def _without_line_end(text: str) -> str:
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+
+
+def split_csv(data: bytes, gz: bool) -> Iterator[tuple[str, int, list | None, str | None]]:
+    """The records of one CSV file, in order: ("header", 1, fields, None), then per record ("row", n,
+    fields, None) or ("malformed", n, None, its text as written without its line end).
+
+    The dialect: comma, `"` quotes doubled inside quoted values, a quote inside an unquoted value is
+    text, text after a closing quote breaks the record, blank lines are no rows; the header is row 1.
+    A record breaks (malformed) when it does not split or has another number of fields than the
+    header. Empty values are None, as Spark's CSV reader gave them. Raises RawFileProblem."""
+    csv.field_size_limit(MAX_FILE_BYTES)  # the default 128 KB would call a long value malformed
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in _text_lines(data, gz):
+            consumed.append(line)
+            yield line
+
+    # strict: text after a closing quote and a quote open at the end are errors, not values
+    reader = csv.reader(lines(), dialect="excel", strict=True)
+    width = None
+    row = 0
+    while True:
+        try:
+            fields, broken = next(reader), None
+        except StopIteration:
+            break
+        except csv.Error as e:  # the reader goes on at the next line
+            fields, broken = None, str(e)
+        text = "".join(consumed)
+        consumed.clear()
+        if fields == []:
+            continue
+        row += 1
+        if width is None:
+            if broken:
+                raise RawFileProblem(f"the header row does not split into fields ({broken})")
+            width = len(fields)
+            yield ("header", 1, fields, None)
+        elif broken or len(fields) != width:
+            yield ("malformed", row, None, _without_line_end(text))
+        else:
+            yield ("row", row, [v if v != "" else None for v in fields], None)
+
+
+def _split_files(rows) -> Iterator[tuple]:
+    """Executor side: binaryFile rows in, records out; a file-level problem becomes a record too, so
+    the driver can fail with one line instead of a task's stack trace."""
+    for r in rows:
+        try:
+            yield from split_csv(bytes(r.content), r.path.lower().endswith(".gz"))
+        except RawFileProblem as e:
+            yield ("problem", 0, None, str(e))
+
+
+_RECORDS = T.StructType(
+    [
+        T.StructField("_kind", T.StringType()),
+        T.StructField("_row", T.IntegerType()),
+        T.StructField("_fields", T.ArrayType(T.StringType())),
+        T.StructField("_text", T.StringType()),
+    ]
+)
+
+
+def _read_whole(spark: SparkSession, f: RawFile) -> DataFrame:
+    if f.size > MAX_FILE_BYTES:
+        raise InvalidRawData(f"{f.path}: {f.size} bytes; one raw file is read whole and may hold at most {MAX_FILE_BYTES} (split it)")
+    return spark.read.format("binaryFile").load(_literal(f.path)).select("path", "content")
+
+
 def read_csv(spark: SparkSession, f: RawFile, entity: str, seq: int) -> DataFrame:
-    # multiLine makes each file one unsplit partition read front to back, so the generated id follows
-    # file order and gives the row number; gzip is decoded by Hadoop from the .gz suffix.
-    df = (
-        spark.read.option("header", "false")
-        .option("multiLine", "true")
-        .option("mode", "PERMISSIVE")
-        .option("escape", '"')
-        .csv(f.path)
-    )
-    width = len(df.columns)
-    df = df.toDF(*[f"c{i}" for i in range(width)]).withColumn("_id", F.monotonically_increasing_id())
-    if df.rdd.getNumPartitions() != 1:  # row numbers would be wrong, so refuse rather than guess
-        raise RuntimeError(f"{f.name}: Spark split a multiLine CSV read; row numbers cannot be derived")
-    first = df.limit(1).collect()
-    if not first:
+    """One CSV file in the raw shape; a file that cannot be read whole fails the batch, naming it."""
+    files = _read_whole(spark, f)
+    records = spark.createDataFrame(files.rdd.mapPartitions(_split_files), _RECORDS, verifySchema=False)
+    # split once: the checks below read every record, the transform reads them again
+    records = records.persist()
+    found = records.where(F.col("_kind").isin("header", "problem")).collect()
+    problems = [r["_text"] for r in found if r["_kind"] == "problem"]
+    headers = [r["_fields"] for r in found if r["_kind"] == "header"]
+    if problems:
+        records.unpersist()
+        # nothing of the batch is written yet: a damaged file fails it whole rather than load part of it
+        raise InvalidRawData(f"{f.path}: {problems[0]}; nothing of the batch was written")
+    if len(headers) > 1:  # _literal failed to make the path exact
+        raise RuntimeError(f"{f.path}: read as {len(headers)} files")
+    if not headers:
+        records.unpersist()
         return _empty_raw(spark, entity)
-    header = normalise_header([first[0][f"c{i}"] for i in range(width)], f.name, entity)
-    # header is row 1, so the record with id k (0-based, header included) is row k + 1
-    body = df.where(F.col("_id") > first[0]["_id"]).withColumn("_row", F.col("_id") - F.lit(first[0]["_id"]) + 1)
+    header = normalise_header(headers[0], f.name, entity)
+    body = records.where(F.col("_kind").isin("row", "malformed")).select(
+        *[F.col("_fields").getItem(i).alias(f"c{i}") for i in range(len(header))],
+        F.col("_row"),
+        F.col("_text").alias("_malformed"),
+    )
     return _shape(body, header, entity, f.name, seq)
 
 
@@ -188,7 +347,7 @@ def read_xlsx(spark: SparkSession, f: RawFile, entity: str, seq_start: int) -> l
         import openpyxl  # noqa: PLC0415 - only needed when a workbook arrives
     except ImportError as e:  # pragma: no cover - depends on the Glue job's modules
         raise InvalidRawData(f"{f.name}: reading .xlsx needs openpyxl (Glue: --additional-python-modules openpyxl==3.1.5)") from e
-    content = spark.read.format("binaryFile").load(f.path).select("content").collect()[0][0]
+    content = _read_whole(spark, f).collect()[0]["content"]
     try:
         book = openpyxl.load_workbook(io.BytesIO(bytes(content)), read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - any parse failure is the file's fault
@@ -222,6 +381,7 @@ def _empty_raw(spark: SparkSession, entity: str) -> DataFrame:
     fields = [T.StructField(f"raw_{c}", T.StringType()) for c in COLUMNS[entity]]
     fields += [
         T.StructField("_raw", T.StringType()),
+        T.StructField("_malformed", T.StringType()),
         T.StructField("_file", T.StringType()),
         T.StructField("_seq", T.IntegerType()),
         T.StructField("_row", T.IntegerType()),
@@ -333,19 +493,20 @@ def _typed(entity: str) -> list:
 
 
 def check_entity(raw: DataFrame, entity: str) -> tuple[DataFrame, DataFrame]:
-    """Collapses exact duplicates, then gives each row its reason (or none) for checks 1-5.
+    """Collapses exact duplicates, then gives each row its reason (or none) for checks 0-5.
 
     Returns (rows with _reason, the collapsed exact duplicates)."""
     raw_cols = [f"raw_{c}" for c in COLUMNS[entity]]
     latest_first = [F.col("_seq").desc(), F.col("_row").desc()]
-    # identical raw values collapse onto the last copy, so "last in file order" still holds for it
-    exact = Window.partitionBy(*raw_cols).orderBy(*latest_first)
+    # identical raw values collapse onto the last copy, so "last in file order" still holds for it;
+    # a malformed line has no values, so its text is what must be identical
+    exact = Window.partitionBy(*raw_cols, "_malformed").orderBy(*latest_first)
     ranked = raw.withColumn("_copy", F.row_number().over(exact))
     dups = ranked.where(F.col("_copy") > 1)
     rows = ranked.where(F.col("_copy") == 1).drop("_copy")
     rows = rows.select("*", *[_clean(c).alias(f"v_{c}") for c in COLUMNS[entity]])
     rows = rows.select("*", *[_parse(c).alias(f"p_{c}") for c in COLUMNS[entity] if _kind(c) != "text"])
-    checks = _checks(entity)
+    checks = [("malformed_row", F.col("_malformed").isNotNull()), *_checks(entity)]
     rows = rows.select("*", *[cond.alias(f"_fails_{reason}") for reason, cond in checks])
     reason = F.lit(None).cast("string")
     for name, _ in reversed(checks):
@@ -363,10 +524,10 @@ def check_entity(raw: DataFrame, entity: str) -> tuple[DataFrame, DataFrame]:
 def known_keys(spark: SparkSession, processed_path: str, table: str, key: str, run_date: str) -> DataFrame | None:
     """Keys of a dimension written by every earlier batch (see module doc); ISO dates sort as text."""
     root = f"{processed_path.rstrip('/')}/gold/{table}"
-    folders = [p for name, p, is_dir in list_dir(spark, root) if is_dir and name.startswith("batch_date=") and name < f"batch_date={run_date}"]
+    folders = [p for name, p, is_dir, _ in list_dir(spark, root) if is_dir and name.startswith("batch_date=") and name < f"batch_date={run_date}"]
     if not folders:
         return None
-    return spark.read.parquet(*folders).select(F.col(key).cast("bigint").alias(key)).distinct()
+    return spark.read.parquet(*map(_literal, folders)).select(F.col(key).cast("bigint").alias(key)).distinct()
 
 
 def resolve_references(spark: SparkSession, orders: DataFrame, dims: dict[str, DataFrame], processed_path: str, run_date: str) -> DataFrame:

@@ -181,10 +181,12 @@ describe('hostile input (local backend)', () => {
       fs.writeFileSync(path.join(dir, 'orders (b).csv'), `${['order_id,product_id,customer_id,order_date,order_amount,quantity', ...swapped].join('\n')}\n`);
       fs.writeFileSync(path.join(dir, 'orders[1].csv'), `${[ORDERS, ...orderLines(1001, 10)].join('\n')}\n`);
       fs.writeFileSync(path.join(dir, 'orders?.csv'), `${[ORDERS, ...orderLines(1011, 10)].join('\n')}\n`);
+      // A trailing comma on every line, header included, is an unnamed column, not a malformed line.
+      fs.writeFileSync(path.join(dir, 'trailing.csv'), `${[`${ORDERS},`, ...orderLines(1021, 10).map((l) => `${l},`)].join('\n')}\n`);
     });
     const out = await catalogAndTransform(date);
     await expectConserved(date, out);
-    expect(out.etl?.metrics).toMatchObject({ 'orders.read': 1020, 'orders.loaded': 1020, 'orders.duplicates': 0, 'orders.rejected': 0 });
+    expect(out.etl?.metrics).toMatchObject({ 'orders.read': 1030, 'orders.loaded': 1030, 'orders.duplicates': 0, 'orders.rejected': 0 });
     const swappedOk = await a.engine.query(
       `SELECT count(*) AS n FROM bronze.orders WHERE batch_date = DATE '${date}' AND source_file = 'orders (b).csv'
          AND customer_id::INT = 1 + (order_id::INT % 10) AND product_id::INT = 1 + (order_id::INT % 10)`,

@@ -93,10 +93,9 @@ function checkHeader(entity: Entity, header: string[], where: string): void {
 async function csvHeader(file: RawFile): Promise<string[]> {
   const probe = await probeCsv(file);
   if (probe.problem) throw invalidData(`${file.key}: ${probe.problem}`, { file: file.key });
-  let width = probe.header.length;
-  while (width > 0 && probe.header[width - 1].trim() === '') width--;
-  if (width >= MAX_COLUMNS) throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
-  return normaliseHeader(probe.header.slice(0, width));
+  // Every field counts, unnamed ones too: a header `a,b,c,` has four, as its rows `1,2,3,` do.
+  if (probe.header.length >= MAX_COLUMNS) throw invalidData(`${file.key}: the header row has ${MAX_COLUMNS} or more columns`);
+  return normaliseHeader(probe.header);
 }
 
 function csvScan(file: RawFile, width: number, options: string): string {
