@@ -9,12 +9,11 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { AppConfig } from '../config';
 import { loadConfig } from '../config';
-import { isServerUp, startDevServer } from '../devtools';
+import { isServerUp } from '../devtools';
 import { installRuntime } from '../observability';
 import type { DevServerHandle } from '../devtools';
 import { ENTITIES, rawPartitionPrefix } from '../shared/contract';
 import type { DeepPartial, PipelineOptions, PipelineStatus } from '../workflows/definitions';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { createPipelineWorker } from '../worker';
 import { connectClient, connectWorkerConnection } from './connection';
 import { UserError } from './errors';
@@ -23,6 +22,7 @@ import { startRun } from './runs';
 import { watchRun } from './watch';
 import type { WatchOutcome } from './watch';
 import { generateRawData, readWarehouseRows } from './demo-data';
+import { startLocalDevServer } from './local-server';
 
 export interface DemoOptions {
   date?: string;
@@ -65,14 +65,7 @@ async function ensureServer(config: AppConfig, opts: DemoOptions): Promise<{ add
     return { address: config.temporal.address, uiUrl: config.temporal.webUiUrl };
   }
   console.log('starting the Temporal dev server (the first time, this may build the temporal CLI with Go: a few minutes)...');
-  const dbFile = path.resolve(path.dirname(config.local.warehousePath), 'temporal.sqlite');
-  let server: DevServerHandle;
-  try {
-    server = await startDevServer({ port: opts.port ?? 7233, uiPort: opts.uiPort ?? 8233, dbFile, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] });
-  } catch (err) {
-    // One line an operator can act on (the server's own output is part of the message), not a stack.
-    throw new UserError(`could not start the Temporal dev server (history in ${dbFile}): ${(err as Error).message}`);
-  }
+  const { server } = await startLocalDevServer(config, { port: opts.port, uiPort: opts.uiPort });
   console.log(`Temporal dev server at ${server.address}, Web UI ${server.uiUrl}`);
   return { address: server.address, uiUrl: server.uiUrl, server };
 }

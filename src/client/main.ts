@@ -3,7 +3,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
-import { UserError } from './errors';
+import { operatorMessage, UserError } from './errors';
+import { printable } from './format';
 import { loadWhenNeeded } from './lazy';
 
 import type * as AwsCommands from './commands/aws';
@@ -13,6 +14,7 @@ import type * as HistoryCommands from './commands/history';
 import type * as QueryCommand from './commands/query';
 import type * as RunCommands from './commands/run';
 import type * as ScheduleCommands from './commands/schedule';
+import type * as ServerCommands from './commands/server';
 import type * as WorkerCommand from './commands/worker';
 
 type Register = (program: Command) => void;
@@ -48,6 +50,10 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
     load: () => loadWhenNeeded(() => require('./commands/aws') as typeof AwsCommands, () => import('./commands/aws')).then((m) => m.registerAwsCommands),
   },
   {
+    commands: ['server', 'register-search-attributes'],
+    load: () => loadWhenNeeded(() => require('./commands/server') as typeof ServerCommands, () => import('./commands/server')).then((m) => m.registerServerCommands),
+  },
+  {
     commands: ['demo'],
     load: () => loadWhenNeeded(() => require('./commands/demo') as typeof DemoCommand, () => import('./commands/demo')).then((m) => m.registerDemoCommand),
   },
@@ -61,7 +67,8 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('pipeline')
     .description('Run and operate the daily e-commerce pipeline on Temporal')
-    .showHelpAfterError()
+    // A usage mistake is one line saying what is wrong and where the usage is, not the whole help.
+    .configureOutput({ outputError: (text, write) => write(usageLine(text, commandPath(program, argv))) })
     .exitOverride();
   const name = argv[2];
   const named = GROUPS.filter((g) => name !== undefined && g.commands.includes(name));
@@ -69,26 +76,68 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   return program;
 }
 
+/** The (sub)command names `argv` reaches, e.g. `schedule create`: where the usage of a mistake is. */
+function commandPath(program: Command, argv: string[]): string {
+  const names: string[] = [];
+  let current = program;
+  for (const arg of argv.slice(2)) {
+    if (arg.startsWith('-')) continue;
+    const sub = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    names.push(sub.name());
+    current = sub;
+  }
+  return names.join(' ');
+}
+
+/** Commander's "error: unknown option '--x'" as one line: `pipeline: unknown option '--x' (see `pipeline run --help`)`. */
+function usageLine(text: string, command: string): string {
+  const message = text.trim().replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ');
+  return `pipeline: ${printable(message)} (see \`pipeline ${command ? `${command} ` : ''}--help\`)\n`;
+}
+
 /** Errors a user can act on are printed as one line; anything else keeps its stack. */
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode;
   if (err instanceof ConfigError) {
-    console.error(`pipeline: configuration error: ${err.message}`);
+    console.error(`pipeline: configuration error: ${printable(err.message)}`);
     return 2;
   }
   if (err instanceof UserError) {
-    console.error(`pipeline: ${err.message}`);
+    console.error(`pipeline: ${printable(err.message, { keepNewlines: true })}`);
     return err.exitCode;
+  }
+  const message = operatorMessage(err);
+  if (message !== undefined) {
+    console.error(`pipeline: ${printable(message)}`);
+    return 1;
   }
   console.error(err);
   return 1;
 }
 
+/**
+ * Output piped into a reader that stopped reading (`pipeline schedule describe | head -3`): stop
+ * quietly, as Unix tools do, instead of crashing on EPIPE with a stack trace.
+ */
+export function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   try {
     await (await buildProgram(argv)).parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);
+    // The command's own clean-up has run on the way here; whatever it could not close (a worker's
+    // runtime after a failed start, say) must not keep a failed command from ending.
+    setTimeout(() => process.exit(), 2_000).unref();
   }
 }
 

@@ -6,17 +6,53 @@ import type { PipelineInput, PipelineStatus } from '../workflows/definitions';
 import { pipelineWorkflowId, SA_RUN_DATE, SA_STAGE, SA_STATUS, SA_TRIGGER, statusQuery, WORKFLOW_TYPE } from '../workflows/definitions';
 import { UserError } from './errors';
 
+/** Looks like a date the operator meant (2025-13-45, 2025-1-7), though it is not a real one. */
+function looksLikeDate(target: string): boolean {
+  return /^\d{4}-\d{1,2}-\d{1,2}$/.test(target);
+}
+
 export async function findRun(client: Client, target: string): Promise<WorkflowHandle> {
-  if (!isIsoDate(target)) return client.workflow.getHandle(target);
+  const namespace = client.options.namespace;
+  if (looksLikeDate(target) && !isIsoDate(target)) {
+    throw new UserError(`${JSON.stringify(target)} is not a date: give a run date as YYYY-MM-DD (a real calendar day, e.g. 2025-10-27) or a workflow id`);
+  }
+  if (!isIsoDate(target)) {
+    const handle = client.workflow.getHandle(target);
+    try {
+      await handle.describe();
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      throw new UserError(
+        `no run ${JSON.stringify(target)}: it is neither a run date (YYYY-MM-DD, e.g. 2025-10-27) nor the id of a workflow in namespace ${namespace} (e.g. ${pipelineWorkflowId('2025-10-27')})`,
+      );
+    }
+    return handle;
+  }
   const found: { workflowId: string; runId: string; startTime: Date }[] = [];
   for await (const wf of client.workflow.list({ query: `PipelineRunDate = "${target}"` })) {
     // Only parents carry the run date; the sensor child runs are not pipeline runs.
     if (wf.type !== WORKFLOW_TYPE) continue;
     found.push({ workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime });
   }
-  if (found.length === 0) throw new UserError(`no pipeline run found for ${target} (searched PipelineRunDate = "${target}")`);
+  if (found.length === 0) {
+    throw new UserError(`no pipeline run for ${target} in namespace ${namespace} (searched PipelineRunDate = "${target}"); start one with \`pipeline run --date ${target}\``);
+  }
   found.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
   return client.workflow.getHandle(found[0]!.workflowId, found[0]!.runId);
+}
+
+/**
+ * Refuses, in one line saying what to do instead, to signal or cancel a run that has already ended:
+ * Temporal would only answer "workflow execution already completed".
+ */
+export async function requireOpenRun(handle: WorkflowHandle, wanted: string): Promise<void> {
+  const desc = await handle.describe();
+  if (desc.status.name === 'RUNNING') return;
+  const runDate = desc.typedSearchAttributes.get(SA_RUN_DATE) ?? '<date>';
+  throw new UserError(
+    `run ${handle.workflowId} is already closed (${desc.status.name.toLowerCase()}), so it cannot ${wanted}; ` +
+      `see \`pipeline status ${handle.workflowId}\`, or start a new run with \`pipeline run --date ${runDate}\` (\`--from <stage>\` to begin at a stage)`,
+  );
 }
 
 export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandleWithFirstExecutionRunId> {

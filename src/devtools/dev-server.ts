@@ -44,6 +44,8 @@ export interface DevServerHandle {
   logTail(): string;
   /** Stops the server and everything it started; resolves once it has exited. */
   stop(): Promise<void>;
+  /** Resolves with the exit code (or signal name) once the server has exited, for whatever reason. */
+  exited?: Promise<string>;
 }
 
 export class DevServerStartError extends Error {
@@ -133,6 +135,7 @@ async function startOnce(cli: string, options: DevServerOptions): Promise<DevSer
     pid: proc.pid,
     logTail: () => proc.tail(),
     stop: () => proc.stop(),
+    exited: proc.exited,
   };
 }
 

@@ -166,8 +166,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
     const until = new Date(new Date().getTime() + msToNumber(options.operatorWait)).toISOString();
     book.setRunState('awaiting_operator', until);
     control.awaiting = stage;
-    const detail = `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`;
-    const keyText = patched(FAILURE_NOTICE_KEY_PATCH) ? failureKeyText(message) : detail;
+    const detail =
+      `${stage} failed: ${message}\nBefore ${until}, rerun it with \`pipeline rerun ${stage} ${runDate} -r "<why>"\` ` +
+      `or skip it with \`pipeline skip ${stage} ${runDate} -r "<why>"\` (signals rerunStage / skipStage), or the run fails.`;
+    // Runs from before the patch keyed the notice by its whole text, as it was worded then: kept, so
+    // a failure they announced is not announced again under the new wording.
+    const keyText = patched(FAILURE_NOTICE_KEY_PATCH) ? failureKeyText(message) : `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`;
     await notifyBestEffort(kind, detail, [stage, 'failed'], keyText);
     try {
       const acted = await condition(() => control.decision !== undefined, options.operatorWait);

@@ -7,8 +7,8 @@ import type { DeepPartial, PipelineOptions } from '../../workflows/definitions';
 import { rerunStageSignal, skipStageSignal } from '../../workflows/definitions';
 import { connectClient } from '../connection';
 import { UserError } from '../errors';
-import { statusTable } from '../format';
-import { findRun, readStatus, startRun } from '../runs';
+import { printable, statusTable } from '../format';
+import { findRun, readStatus, requireOpenRun, startRun } from '../runs';
 import { watchRun } from '../watch';
 
 export function parseDate(value: string): string {
@@ -69,9 +69,9 @@ export function registerRunCommands(program: Command): void {
         console.log(JSON.stringify(status ?? { execution: closed, summary: memo }, null, 2));
         return;
       }
-      console.log(`${handle.workflowId} (${closed})`);
+      console.log(printable(`${handle.workflowId} (${closed})`));
       if (status) console.log(statusTable(status));
-      else console.log(`No worker answered the status query; last recorded summary: ${JSON.stringify(memo ?? 'none')}`);
+      else console.log(`No worker answered the status query; last recorded summary: ${printable(JSON.stringify(memo ?? 'none'))}`);
     });
 
   for (const [name, signal, verb] of [
@@ -88,6 +88,7 @@ export function registerRunCommands(program: Command): void {
         const config = loadConfig();
         const client = await connectClient(config.temporal);
         const handle = await findRun(client, target);
+        await requireOpenRun(handle, `${name} a stage`);
         await handle.signal(signal as typeof skipStageSignal, stage as never, opts.reason);
         console.log(`sent ${signal.name}(${stage}) to ${handle.workflowId}; see \`pipeline status ${target}\` for what the run did with it`);
       });
@@ -101,6 +102,7 @@ export function registerRunCommands(program: Command): void {
       const config = loadConfig();
       const client = await connectClient(config.temporal);
       const handle = await findRun(client, target);
+      await requireOpenRun(handle, 'be cancelled');
       await handle.cancel();
       console.log(`cancellation requested for ${handle.workflowId}`);
     });
