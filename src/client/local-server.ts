@@ -33,6 +33,9 @@ export async function startLocalDevServer(config: AppConfig, opts: LocalServerOp
       uiPort: opts.uiPort ?? DEFAULT_UI_PORT,
       dbFile,
       searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES],
+      // A new history file gets its schema on the first start, which on a busy 2-core machine
+      // right after the one-time CLI build was seen to take over a minute.
+      startTimeoutMs: 180_000,
     });
     return { server, dbFile };
   } catch (err) {

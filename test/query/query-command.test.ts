@@ -97,7 +97,7 @@ describe('pipeline query', () => {
     expect(r.err).toContain('pipeline generate');
   });
 
-  it('says plainly when a running worker holds the warehouse', async () => {
+  it('says plainly when another process keeps the warehouse past --wait', async () => {
     // Another process holding the file open for writing, as a local worker does.
     const holder = spawn(process.execPath, ['-e', `
       const { DuckDBInstance } = require('@duckdb/node-api');
@@ -106,10 +106,10 @@ describe('pipeline query', () => {
     try {
       const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
       expect(chunk.toString()).toContain('ready');
-      const r = await cli('SELECT 1');
+      const r = await cli('--wait', '1', 'SELECT 1');
       expect(r.code).toBe(1);
-      expect(r.err).toContain(`the warehouse ${warehouse} is locked by another process (PID ${holder.pid})`);
-      expect(r.err).toContain('stop the worker');
+      expect(r.err).toContain(`pipeline: waiting for the worker: the warehouse is in use by process ${holder.pid}`);
+      expect(r.err).toContain(`the warehouse ${warehouse} is still being written by process ${holder.pid}; try again when that stage has finished`);
     } finally {
       holder.kill();
       await once(holder, 'exit');

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import { StatementType } from '@duckdb/node-api';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { openForReading } from '../../activities/local/warehouse';
 import { loadConfig } from '../../config';
 import { UserError } from '../errors';
 import { plainUnlessTty } from '../format';
@@ -55,7 +57,12 @@ async function checkReadOnly(connection: DuckDBConnection, sql: string): Promise
   }
 }
 
-async function openReadOnly(warehousePath: string): Promise<DuckDBInstance> {
+interface OpenOptions {
+  /** Seconds to wait while a worker writes (default 30). */
+  waitSeconds?: number;
+}
+
+async function openReadOnly(warehousePath: string, options: OpenOptions): Promise<DuckDBInstance> {
   if (!existsSync(warehousePath)) {
     throw new UserError(
       `no warehouse at ${warehousePath} yet. It is created by the load stage of the first local run: ` +
@@ -64,23 +71,21 @@ async function openReadOnly(warehousePath: string): Promise<DuckDBInstance> {
     );
   }
   try {
-    return await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
+    // A worker holds the file only while a stage writes: wait for that, saying for what.
+    return await openForReading(warehousePath, {
+      waitMs: (options.waitSeconds ?? 30) * 1000,
+      onWait: (holder) => console.error(`pipeline: waiting for the worker: the warehouse is in use by ${holder}`),
+    });
   } catch (err) {
     const message = (err as Error).message;
-    if (/Could not set lock on file/i.test(message)) {
-      const holder = /PID (\d+)/.exec(message)?.[1];
-      throw new UserError(
-        `the warehouse ${warehousePath} is locked by another process${holder ? ` (PID ${holder})` : ''}, most likely a running local worker. ` +
-          'DuckDB lets one process write a file and nobody else read it meanwhile: stop the worker (or wait for it to finish) and query again.',
-      );
-    }
-    throw new UserError(`cannot open the warehouse ${warehousePath}: ${message}`);
+    if (/still being written/.test(message)) throw new UserError(message);
+    throw new UserError(`cannot open the warehouse ${warehousePath}: ${message.split('\n')[0]}`);
   }
 }
 
 /** Runs one read-only statement against the local warehouse file. */
-export async function queryWarehouse(warehousePath: string, sql: string, options: { maxRows?: number } = {}): Promise<QueryResult> {
-  const instance = await openReadOnly(warehousePath);
+export async function queryWarehouse(warehousePath: string, sql: string, options: { maxRows?: number } & OpenOptions = {}): Promise<QueryResult> {
+  const instance = await openReadOnly(warehousePath, options);
   try {
     const connection = await instance.connect();
     try {
@@ -137,9 +142,10 @@ export function registerQueryCommand(program: Command): void {
     .option('--json', 'print the rows as a JSON array of objects (all rows)')
     .addOption(new Option('--max-rows <n>', 'rows to print as a table').argParser(positiveInt).default(200))
     .option('--warehouse <file>', 'warehouse file (default: PIPELINE_WAREHOUSE_PATH)')
-    .action(async (sql: string, opts: { json?: boolean; maxRows: number; warehouse?: string }) => {
+    .addOption(new Option('--wait <seconds>', 'how long to wait while a worker writes the warehouse').argParser(positiveInt).default(30))
+    .action(async (sql: string, opts: { json?: boolean; maxRows: number; warehouse?: string; wait: number }) => {
       const warehousePath = path.resolve(opts.warehouse ?? loadConfig().local.warehousePath);
-      const result = await queryWarehouse(warehousePath, sql, { maxRows: opts.json ? undefined : opts.maxRows });
+      const result = await queryWarehouse(warehousePath, sql, { maxRows: opts.json ? undefined : opts.maxRows, waitSeconds: opts.wait });
       if (opts.json) {
         const objects = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, asNumberWhenExact(row[i], result.types[i])])));
         console.log(JSON.stringify(objects, null, 2));
