@@ -55,6 +55,15 @@ export async function requireOpenRun(handle: WorkflowHandle, wanted: string): Pr
   );
 }
 
+/** The run date and end state of a run that has ended, or undefined while it is open. */
+export async function closedRunDate(handle: WorkflowHandle): Promise<{ runDate: string; state: string } | undefined> {
+  const desc = await handle.describe();
+  if (desc.status.name === 'RUNNING') return undefined;
+  const runDate = desc.typedSearchAttributes.get(SA_RUN_DATE);
+  if (!runDate) throw new UserError(`run ${handle.workflowId} has no PipelineRunDate; start a new run with \`pipeline run --date YYYY-MM-DD --from <stage>\``);
+  return { runDate, state: desc.status.name.toLowerCase() };
+}
+
 export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workflowId = pipelineWorkflowId(input.runDate);
   try {

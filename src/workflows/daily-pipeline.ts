@@ -79,7 +79,8 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
   }
 
   let i = input.startFrom ? STAGES.indexOf(input.startFrom) : 0;
-  for (const earlier of STAGES.slice(0, i)) book.end(earlier, 'skipped', `run started from ${input.startFrom}`);
+  const startedFrom = `run started from ${input.startFrom}${input.reason ? `: ${input.reason}` : ''}`;
+  for (const earlier of STAGES.slice(0, i)) book.end(earlier, 'skipped', startedFrom);
 
   while (i < STAGES.length) {
     const stage: StageName = STAGES[i]!;

@@ -11,7 +11,8 @@ import type { UnreadItem } from '../shared/unread';
 
 export const WORKFLOW_TYPE = 'dailyPipeline';
 
-export type Trigger = 'manual' | 'schedule' | 'backfill';
+/** How a run was started: `rerun` is an operator redoing a finished day from a stage (`pipeline rerun` on a closed run). */
+export type Trigger = 'manual' | 'schedule' | 'backfill' | 'rerun';
 
 export interface StageOptions {
   /**
@@ -68,6 +69,8 @@ export interface PipelineInput {
   timeZone?: string;
   /** Start at this stage; the earlier ones are marked skipped. */
   startFrom?: StageName;
+  /** Why the run was started (an operator's reason for redoing a day), shown on the skipped stages. */
+  reason?: string;
   options?: DeepPartial<PipelineOptions>;
 }
 

@@ -114,10 +114,36 @@ describe('CLI mistakes are one line saying what to do next', () => {
   });
 
   it('a signal or a cancel for a run that is already closed', async () => {
-    const closed = /^pipeline: run daily-pipeline-2025-10-20 is already closed \(terminated\), so it cannot (skip a stage|rerun a stage|be cancelled); .*`pipeline run --date 2025-10-20`/;
+    const closed = /^pipeline: run daily-pipeline-2025-10-20 is already closed \(terminated\), so it cannot (skip a stage|be cancelled); .*`pipeline run --date 2025-10-20`/;
     expectOneLine(await pipeline(['skip', 'verify', CLOSED_ID, '-r', 'late orders']), 1, closed);
-    expectOneLine(await pipeline(['rerun', 'transform', CLOSED_ID]), 1, closed);
     expectOneLine(await pipeline(['cancel', CLOSED_ID]), 1, closed);
+  });
+
+  it('`rerun` on a finished run redoes its day from that stage in a new run, recorded as a rerun with its reason', async () => {
+    const date = '2025-10-21';
+    const first = await server.client.workflow.start('dailyPipeline', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `daily-pipeline-${date}`,
+      args: [{ runDate: date, trigger: 'manual' }],
+      typedSearchAttributes: [{ key: SA_RUN_DATE, value: date }],
+    });
+    await first.terminate('finished, for the redo test');
+    const r = await pipeline(['rerun', 'transform', date, '-r', 'fixed the price list']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      new RegExp(`^run daily-pipeline-${date} had ended \\(terminated\\); started a new run of ${date} from transform \\(earlier stages skipped, PipelineTrigger = "rerun"\\), reason: fixed the price list`),
+    );
+    const redo = server.client.workflow.getHandle(`daily-pipeline-${date}`);
+    const desc = await redo.describe();
+    expect(desc.runId).not.toBe(first.firstExecutionRunId);
+    expect(desc.status.name).toBe('RUNNING');
+    expect(desc.typedSearchAttributes.get(SA_TRIGGER)).toBe('rerun');
+    expect(desc.typedSearchAttributes.get(SA_STAGE)).toBe('transform');
+    const started = (await redo.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString());
+    expect(input).toMatchObject({ runDate: date, trigger: 'rerun', startFrom: 'transform', reason: 'fixed the price list' });
+    await redo.terminate('end of the redo test');
   });
 
   it('no server at the address: fails within 3 s, naming the address and `pipeline server`', async () => {

@@ -349,6 +349,23 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(failed.notices.map((n) => n.kind)).toEqual(['quality_failed', 'succeeded']);
   });
 
+  it('a run started from a stage (an operator redoing a finished day) marks the earlier stages skipped with the reason', async () => {
+    const backend = await scenario({}, { runDate: '2025-11-04', trigger: 'rerun', startFrom: 'transform', reason: 'fixed the price list' }, async ({ handle }) => {
+      const result = (await handle.result()) as PipelineResult;
+      expect(result.state).toBe('succeeded');
+      const status = await handle.query(statusQuery);
+      expect(status.trigger).toBe('rerun');
+      for (const stage of ['awaitRawData', 'catalog', 'validate'] as const) {
+        const s = status.stages.find((x) => x.stage === stage)!;
+        expect(s.state).toBe('skipped');
+        expect(s.message).toBe('run started from transform: fixed the price list');
+      }
+      expect(status.stages.find((x) => x.stage === 'transform')!.state).toBe('succeeded');
+    });
+    expect(backend.count('startCrawl')).toBe(0);
+    expect(backend.count('startEtlRun')).toBe(1);
+  });
+
   it('a notice channel that failed while another delivered is shown on the notify stage; the run succeeds', async () => {
     const failedChannels = [{ channel: 'webhook:127.0.0.1:9', error: 'connect ECONNREFUSED', attempts: 3 }];
     await scenario({ failedChannels }, { runDate: '2025-11-03' }, async ({ handle }) => {

@@ -8,7 +8,7 @@ import { rerunStageSignal, skipStageSignal } from '../../workflows/definitions';
 import { connectClient } from '../connection';
 import { UserError } from '../errors';
 import { printable, statusTable } from '../format';
-import { findRun, readStatus, requireOpenRun, startRun } from '../runs';
+import { closedRunDate, findRun, readStatus, requireOpenRun, startRun } from '../runs';
 import { watchRun } from '../watch';
 
 export function parseDate(value: string): string {
@@ -80,7 +80,11 @@ export function registerRunCommands(program: Command): void {
   ] as const) {
     program
       .command(name)
-      .description(`${verb} a stage of a run: a failed stage waiting for an operator, the running one, or a later one`)
+      .description(
+        name === 'rerun'
+          ? `${verb} of a run: a failed stage waiting for an operator, the running one, or a later one; on a finished run, redo its day from that stage in a new run`
+          : `${verb} a stage of a run: a failed stage waiting for an operator, the running one, or a later one`,
+      )
       .argument('<stage>', STAGES.join(' | '), parseStage)
       .argument('<target>', 'YYYY-MM-DD or workflow id')
       .option('-r, --reason <text>', 'why (recorded in the run status)', 'requested from the CLI')
@@ -88,6 +92,19 @@ export function registerRunCommands(program: Command): void {
         const config = loadConfig();
         const client = await connectClient(config.temporal);
         const handle = await findRun(client, target);
+        if (name === 'rerun') {
+          const closed = await closedRunDate(handle);
+          if (closed) {
+            // Redoing a finished day: a new run of the date from that stage, the earlier ones skipped.
+            const redo = await startRun(client, config.temporal.taskQueue, { runDate: closed.runDate, trigger: 'rerun', startFrom: stage as never, reason: opts.reason });
+            console.log(
+              `run ${handle.workflowId} had ended (${closed.state}); started a new run of ${closed.runDate} from ${stage} (earlier stages skipped, PipelineTrigger = "rerun"), ` +
+                `reason: ${printable(opts.reason)}; follow it with \`pipeline status ${closed.runDate}\``,
+            );
+            console.log(`web UI: ${config.temporal.webUiUrl}/namespaces/${config.temporal.namespace}/workflows/${redo.workflowId}`);
+            return;
+          }
+        }
         await requireOpenRun(handle, `${name} a stage`);
         await handle.signal(signal as typeof skipStageSignal, stage as never, opts.reason);
         console.log(`sent ${signal.name}(${stage}) to ${handle.workflowId}; see \`pipeline status ${target}\` for what the run did with it`);
