@@ -51,7 +51,7 @@ function describeChange(prev: PipelineStatus | undefined, next: PipelineStatus):
     lines.push(`  ${s.stage.padEnd(13)} ${colorState(s.state)}${attempt}${took}${msg}`);
   }
   if (next.state === 'awaiting_operator' && prev?.state !== 'awaiting_operator') {
-    lines.push(pc.magenta(`  waiting for an operator until ${next.awaitingOperatorUntil}: pipeline rerun <stage> ${next.runDate} | pipeline skip <stage> ${next.runDate}`));
+    lines.push(pc.magenta(`  waiting for an operator until ${next.awaitingOperatorUntil}: pipeline rerun <stage> ${next.runDate} -r "<why>" | pipeline skip <stage> ${next.runDate} -r "<why>"`));
   }
   return lines;
 }

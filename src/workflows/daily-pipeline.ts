@@ -136,7 +136,7 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
       }
       if (isCancellation(err)) {
         await CancellationScope.nonCancellable(async () => {
-          book.end(stage, 'failed', 'cancelled');
+          book.end(stage, 'cancelled', 'cancelled by an operator; the work it had started was stopped');
           book.setRunState('cancelled');
           remember();
           await notifyBestEffort('cancelled', `Cancelled during ${stage}; work it had started was stopped.`, [stage]);

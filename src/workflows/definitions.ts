@@ -74,7 +74,7 @@ export interface PipelineInput {
   options?: DeepPartial<PipelineOptions>;
 }
 
-export type StageState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type StageState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type RunState = 'running' | 'awaiting_operator' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface StageStatus {

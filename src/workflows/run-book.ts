@@ -64,7 +64,7 @@ export class RunBook {
     return s;
   }
 
-  end(name: StageName, state: Extract<StageState, 'succeeded' | 'failed' | 'skipped'>, message?: string): void {
+  end(name: StageName, state: Extract<StageState, 'succeeded' | 'failed' | 'skipped' | 'cancelled'>, message?: string): void {
     const s = this.stage(name);
     s.state = state;
     s.endedAt = nowIso();

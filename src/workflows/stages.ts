@@ -341,6 +341,9 @@ async function verify(ctx: StageContext, s: StageStatus): Promise<void> {
   }
   const problems = verifyProblems(rows, ctx.transformMetrics);
   if (problems.length > 0) throw new StageError(`verify found differences: ${problems.join('; ')}`);
+  // An older day run after newer ones: its rows are in the warehouse under the later batches' values.
+  const superseded = rows.filter((r) => r.superseded_rows > 0).map((r) => `${r.superseded_rows} ${r.entity}`);
+  if (superseded.length) s.message = `${superseded.join(', ')} of this batch's rows are held by later batches, which replaced them (the newest batch wins)`;
 }
 
 export const STAGE_RUNNERS: Record<Exclude<StageName, 'notify'>, (ctx: StageContext, s: StageStatus) => Promise<void>> = {

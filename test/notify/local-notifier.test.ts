@@ -9,7 +9,7 @@ import type { LocalConfig } from '../../src/config';
 import type { Notice } from '../../src/activities/types';
 import type { OutboxRecord } from '../../src/activities/notify/local';
 import { createLocalNotifier } from '../../src/activities/notify/local';
-import { formatNoticeText, runLink } from '../../src/activities/notify/format';
+import { formatNoticeLine, formatNoticeText, runLink } from '../../src/activities/notify/format';
 
 const WEB_UI = 'http://127.0.0.1:8233/';
 
@@ -371,5 +371,21 @@ describe('notice text', () => {
     expect(text).toContain('quality gate: 1/2 checks passed');
     expect(text).toContain('FAIL orders.validity = 0.9312 (needs >= 0.97)');
     expect(text).toContain('http://ui:8233/namespaces/default/workflows/daily%202025%2F10%2F27/run-1/history');
+  });
+
+  it('names what was not read, and leaves out the notify stage that is sending the notice', () => {
+    const n = notice({
+      stages: [
+        { stage: 'load', state: 'succeeded', attempts: 1, durationMs: 2_000 },
+        { stage: 'notify', state: 'running', attempts: 1 },
+      ],
+      unread: [{ key: 'raw/orders/2025-10-27/late.json', reason: 'not a raw file kind (.csv, .csv.gz, .xlsx)' }],
+    });
+    const text = formatNoticeText(n, 'http://ui:8233');
+    expect(text).toContain('not read (1): nothing of these is in the warehouse');
+    expect(text).toContain('  raw/orders/2025-10-27/late.json: not a raw file kind (.csv, .csv.gz, .xlsx)');
+    expect(text).not.toMatch(/notify\s+running/);
+    expect(formatNoticeLine(n, 'http://ui:8233')).toContain('1 not read: raw/orders/2025-10-27/late.json');
+    expect(formatNoticeLine(n, 'http://ui:8233')).not.toContain('notify running');
   });
 });

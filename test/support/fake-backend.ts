@@ -37,6 +37,8 @@ export interface FakeBackendOptions {
   /** Transform's loaded rows per entity; verify reports the same unless `verifyRows` differs. */
   loaded?: Record<Entity, number>;
   verifyRows?: Partial<Record<Entity, number>>;
+  /** Rows of the batch that verify reports as replaced by later batches. */
+  superseded?: Partial<Record<Entity, number>>;
   /** startEtlRun answers "busy" (concurrency limit) this many times before it starts a run. */
   etlBusyStarts?: number;
   /** Make publishNotification throw this many times first. */
@@ -195,7 +197,10 @@ export class FakeBackend {
         const loaded = this.loaded();
         return {
           columns: ['entity', 'warehouse_rows', 'superseded_rows', 'revenue'].map((name) => ({ name, type: 'varchar' })),
-          rows: ENTITIES.map((e) => [e, this.opts.verifyRows?.[e] ?? loaded[e], 0, e === 'orders' ? 1234.5 : null]),
+          rows: ENTITIES.map((e) => {
+            const superseded = this.opts.superseded?.[e] ?? 0;
+            return [e, this.opts.verifyRows?.[e] ?? loaded[e] - superseded, superseded, e === 'orders' ? 1234.5 : null];
+          }),
         };
       },
       cancelStatement: async (input) => {

@@ -366,6 +366,16 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(backend.count('startEtlRun')).toBe(1);
   });
 
+  it('verify says why rows of an older batch are not in the warehouse under it: later batches replaced them', async () => {
+    await scenario({ superseded: { customers: 10, products: 2 } }, { runDate: '2025-11-05' }, async ({ handle }) => {
+      await handle.result();
+      const verify = (await handle.query(statusQuery)).stages.find((s) => s.stage === 'verify')!;
+      expect(verify.state).toBe('succeeded');
+      expect(verify.metrics['customers.superseded_rows']).toBe(10);
+      expect(verify.message).toBe("10 customers, 2 products of this batch's rows are held by later batches, which replaced them (the newest batch wins)");
+    });
+  });
+
   it('a notice channel that failed while another delivered is shown on the notify stage; the run succeeds', async () => {
     const failedChannels = [{ channel: 'webhook:127.0.0.1:9', error: 'connect ECONNREFUSED', attempts: 3 }];
     await scenario({ failedChannels }, { runDate: '2025-11-03' }, async ({ handle }) => {
@@ -392,6 +402,9 @@ describe('dailyPipeline on the time-skipping server', () => {
         expect(err).toBeInstanceOf(WorkflowFailedError);
         const status = await handle.query(statusQuery);
         expect(status.state).toBe('cancelled');
+        const transform = status.stages.find((s) => s.stage === 'transform')!;
+        expect(transform.state).toBe('cancelled');
+        expect(transform.message).toBe('cancelled by an operator; the work it had started was stopped');
       },
     );
     expect(backend.count('stopEtlRun')).toBe(1);

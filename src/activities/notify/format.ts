@@ -88,7 +88,8 @@ function stageLine(s: StageSummary): string {
 export function formatNoticeText(notice: Notice, webUiUrl: string): string {
   const lines = [`${noticeStatus(notice)}: ${notice.subject}`, `run date: ${notice.runDate}`];
   if (notice.text) lines.push('', notice.text);
-  const ran = notice.stages.filter((s) => s.state !== 'pending');
+  // The notify stage is the notice being sent: "running" would be all it could say of itself.
+  const ran = notice.stages.filter((s) => s.state !== 'pending' && !(s.stage === 'notify' && s.state === 'running'));
   if (ran.length) {
     const total = ran.reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
     lines.push('', `stages (${formatDuration(total)} in total):`, ...ran.map(stageLine));
@@ -109,7 +110,7 @@ export function formatNoticeText(notice: Notice, webUiUrl: string): string {
 /** One console line: status, date, per-stage durations, the headline counts, the link. */
 export function formatNoticeLine(notice: Notice, webUiUrl: string): string {
   const stages = notice.stages
-    .filter((s) => s.state !== 'pending')
+    .filter((s) => s.state !== 'pending' && !(s.stage === 'notify' && s.state === 'running'))
     .map((s) => `${s.stage} ${s.state === 'succeeded' ? formatDuration(s.durationMs) : s.state}`)
     .join(', ');
   const transform = notice.stages.find((s) => s.stage === 'transform');
