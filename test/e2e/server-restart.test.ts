@@ -145,11 +145,15 @@ describe('pipeline run --wait across a Temporal server restart', () => {
   });
 
   it('reports a terminated run at once, without reconnecting', async () => {
+    // Held in transform, so the run is still open when it is terminated (adaptive polling ends a quick run in a second).
+    heldRun = 'daily-pipeline-2025-10-28';
+    transformSeen = false;
+    release = false;
     const handle = await startRun(client!, TASK_QUEUE, { runDate: '2025-10-28', trigger: 'manual' });
     const warnings: string[] = [];
     const lines: string[] = [];
     const watching = watchRun(handle, (l) => lines.push(l), 100, { warn: (l) => warnings.push(l) });
-    await until('the run to start', () => lines.some((l) => /awaitRawData\s+(running|succeeded)/.test(l)), 30_000, () => lines.join('\n'));
+    await until('transform to run', () => transformSeen, 30_000, () => lines.join('\n'));
     await handle.terminate('stopped by the test');
     const started = Date.now();
     const outcome = await watching;
