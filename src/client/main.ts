@@ -12,6 +12,7 @@ import type * as DemoCommand from './commands/demo';
 import type * as GenerateCommand from './commands/generate';
 import type * as HistoryCommands from './commands/history';
 import type * as QueryCommand from './commands/query';
+import type * as ReportCommand from './commands/report';
 import type * as RunCommands from './commands/run';
 import type * as ScheduleCommands from './commands/schedule';
 import type * as ServerCommands from './commands/server';
@@ -44,6 +45,10 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
   {
     commands: ['query'],
     load: () => loadWhenNeeded(() => require('./commands/query') as typeof QueryCommand, () => import('./commands/query')).then((m) => m.registerQueryCommand),
+  },
+  {
+    commands: ['report'],
+    load: () => loadWhenNeeded(() => require('./commands/report') as typeof ReportCommand, () => import('./commands/report')).then((m) => m.registerReportCommand),
   },
   {
     commands: ['aws'],

@@ -93,14 +93,12 @@ export async function startRun(client: Client, taskQueue: string, input: Pipelin
  * The run's status from the `status` query, or, when no worker can answer (for example a run that
  * finished while every worker is stopped), from the summary the run keeps in its memo.
  */
-export async function readStatus(handle: WorkflowHandle): Promise<{ status?: PipelineStatus; closed: string; memo?: unknown }> {
+export async function readStatus(client: Client, handle: WorkflowHandle): Promise<{ status?: PipelineStatus; closed: string; memo?: unknown }> {
   const desc = await handle.describe();
   const closed = desc.status.name;
   try {
-    const status = await Promise.race([
-      handle.query(statusQuery),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no worker answered the status query within 5 s')), 5000).unref()),
-    ]);
+    // A deadline on the call itself: a query left pending would keep the command's process alive.
+    const status = await client.withDeadline(Date.now() + 5_000, () => handle.query(statusQuery));
     return { status, closed };
   } catch {
     return { closed, memo: desc.memo?.status };

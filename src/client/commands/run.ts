@@ -64,7 +64,7 @@ export function registerRunCommands(program: Command): void {
       const config = loadConfig();
       const client = await connectClient(config.temporal);
       const handle = await findRun(client, target);
-      const { status, closed, memo } = await readStatus(handle);
+      const { status, closed, memo } = await readStatus(client, handle);
       if (opts.json) {
         console.log(JSON.stringify(status ?? { execution: closed, summary: memo }, null, 2));
         return;
