@@ -383,6 +383,7 @@ describe('notice text', () => {
     });
     const text = formatNoticeText(n, 'http://ui:8233');
     expect(text).toContain('not read (1): nothing of these is in the warehouse');
+    expect(text.trim().split('\n').at(-1)).toBe(`one-page HTML report: pipeline report ${n.runDate}`);
     expect(text).toContain('  raw/orders/2025-10-27/late.json: not a raw file kind (.csv, .csv.gz, .xlsx)');
     expect(text).not.toMatch(/notify\s+running/);
     expect(formatNoticeLine(n, 'http://ui:8233')).toContain('1 not read: raw/orders/2025-10-27/late.json');

@@ -104,6 +104,7 @@ export function formatNoticeText(notice: Notice, webUiUrl: string): string {
     for (const u of notice.unread) lines.push(`  ${u.key}: ${u.reason}`);
   }
   lines.push('', `workflow ${notice.workflowId} (run ${notice.runId}, namespace ${notice.namespace})`, runLink(webUiUrl, notice));
+  lines.push(`one-page HTML report: pipeline report ${notice.runDate}`);
   return redact(lines.join('\n'));
 }
 
