@@ -9,7 +9,7 @@ import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import type { BoundActivities } from './activities';
 import { createActivities } from './activities';
-import type { PipelineActivities } from './activities/types';
+import type { ActivityName, PipelineActivities } from './activities/types';
 import type { AppConfig } from './config';
 import { ConfigError } from './config';
 import { workerInterceptors } from './observability';
@@ -42,6 +42,44 @@ export interface PipelineWorker {
   run(): Promise<void>;
 }
 
+/**
+ * Every activity the workflows call, by name: the object literal must name each key of
+ * PipelineActivities and nothing else, so the list cannot drift from the interface.
+ */
+const ACTIVITY_NAME_SET: Record<ActivityName, true> = {
+  listRawPartition: true,
+  startCrawl: true,
+  getCrawlState: true,
+  startQuery: true,
+  getQueryState: true,
+  getQueryResults: true,
+  stopQuery: true,
+  startEtlRun: true,
+  getEtlRunState: true,
+  stopEtlRun: true,
+  startWarehouseStatements: true,
+  getStatementState: true,
+  getStatementResult: true,
+  cancelStatement: true,
+  publishNotification: true,
+};
+
+export const ACTIVITY_NAMES: readonly ActivityName[] = Object.keys(ACTIVITY_NAME_SET) as ActivityName[];
+
+/**
+ * Only the activities of a backend object: its other members (`close`, the local `engine`) are the
+ * worker's to use, not activities for the server to schedule. (The SDK calls an activity function
+ * without `this`, so the functions are taken as they are.)
+ */
+export function registeredActivities(backend: PipelineActivities): PipelineActivities {
+  const out: Partial<Record<ActivityName, unknown>> = {};
+  for (const name of ACTIVITY_NAMES) {
+    const fn = backend[name] as unknown;
+    if (typeof fn === 'function') out[name] = fn;
+  }
+  return out as PipelineActivities;
+}
+
 function bundleFromEnv(): WorkerOptions['workflowBundle'] | undefined {
   const file = process.env.PIPELINE_WORKFLOW_BUNDLE;
   if (!file) return undefined;
@@ -60,7 +98,8 @@ export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsEntry() }),
-      activities,
+      // The backend's activities only: the worker closes the backend itself when it stops (see run).
+      activities: registeredActivities(activities),
       // Log lines from workflows and activities carry the workflow id, run date and stage.
       interceptors: workerInterceptors({ prebuiltBundle: Boolean(workflowBundle) }),
       shutdownGraceTime: '30 seconds',

@@ -8,9 +8,10 @@
  */
 import type { Entity, StageName } from '../shared/contract';
 import type { QualityResult, QualityThresholds } from '../shared/quality';
+import type { Cell, ResultPage, VerifyRow } from '../shared/results';
 import type { UnreadItem } from '../shared/unread';
 
-export type { UnreadItem };
+export type { Cell, ResultPage, UnreadItem, VerifyRow };
 
 /**
  * Identifies the run a call belongs to. Backends derive idempotency tokens from it, so a retried
@@ -123,14 +124,6 @@ export interface QueryResultsInput extends QueryRef {
   nextToken?: string;
 }
 
-export type Cell = string | number | boolean | null;
-
-export interface ResultPage {
-  columns: { name: string; type: string }[];
-  rows: Cell[][];
-  nextToken?: string;
-}
-
 // ---- transform ------------------------------------------------------------------------------------
 
 export interface StartEtlRunInput {
@@ -183,18 +176,6 @@ export interface StatementRef {
 export interface StatementStatus extends JobStatus {
   rowsAffected?: number;
   hasResultSet?: boolean;
-}
-
-/**
- * The verify operation's result set has these columns, one row per entity:
- * entity, warehouse_rows (rows of this batch in the warehouse), superseded_rows (rows of this batch
- * replaced by a later batch), revenue (orders only, of the rows of this batch in the warehouse).
- */
-export interface VerifyRow {
-  entity: Entity;
-  warehouse_rows: number;
-  superseded_rows: number;
-  revenue: number | null;
 }
 
 // ---- notify ---------------------------------------------------------------------------------------

@@ -1,9 +1,31 @@
-/** Turns backend result pages into typed records the workflow can reason about. */
-import type { Cell, ResultPage } from '../activities/types';
+/**
+ * Turns backend result pages into typed records the workflow can reason about. The page and row types
+ * live here (src/activities/types.ts re-exports them), so shared code never imports from a layer above.
+ */
+import type { Entity } from './contract';
 import { isEntity } from './contract';
 import type { QualityCheck, QualityResult } from './quality';
 import { QUALITY_CHECKS } from './quality';
-import type { VerifyRow } from '../activities/types';
+
+export type Cell = string | number | boolean | null;
+
+export interface ResultPage {
+  columns: { name: string; type: string }[];
+  rows: Cell[][];
+  nextToken?: string;
+}
+
+/**
+ * The verify operation's result set has these columns, one row per entity:
+ * entity, warehouse_rows (rows of this batch in the warehouse), superseded_rows (rows of this batch
+ * replaced by a later batch), revenue (orders only, of the rows of this batch in the warehouse).
+ */
+export interface VerifyRow {
+  entity: Entity;
+  warehouse_rows: number;
+  superseded_rows: number;
+  revenue: number | null;
+}
 
 export function pageToRecords(page: ResultPage): Record<string, Cell>[] {
   const names = page.columns.map((c) => c.name.toLowerCase());

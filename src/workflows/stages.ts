@@ -5,7 +5,7 @@
  */
 import { msToNumber } from '@temporalio/common';
 import { CancellationScope, executeChild, log, patched, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
+import type { ActivityName, EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
 import { unreadSummary } from '../shared/unread';
@@ -46,10 +46,15 @@ function activitiesFor(o: StageOptions): Acts {
   const remote = proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
   const local = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
   // The SDK's proxies resolve names lazily, so route by name rather than copying members.
-  return new Proxy({} as Acts, { get: (_target, name) => (STATE_READS.has(name) ? local : remote)[name as keyof Acts] });
+  return new Proxy({} as Acts, { get: (_target, name) => (isStateRead(name) ? local : remote)[name as keyof Acts] });
 }
 
-const STATE_READS: ReadonlySet<string | symbol> = new Set(['getCrawlState', 'getQueryState', 'getEtlRunState', 'getStatementState']);
+/** The state reads, run as local activities; every other activity is a regular one. */
+const STATE_READS: ReadonlySet<ActivityName> = new Set<ActivityName>(['getCrawlState', 'getQueryState', 'getEtlRunState', 'getStatementState']);
+
+function isStateRead(name: string | symbol): boolean {
+  return (STATE_READS as ReadonlySet<string | symbol>).has(name);
+}
 
 function refOf(ctx: StageContext, stage: StageName): RunRef {
   const info = workflowInfo();

@@ -4,11 +4,12 @@
  * succeeds, the status shows both stages restarted automatically, and the warehouse equals the one an
  * uninterrupted run of the same lake builds: nothing lost, nothing doubled.
  *
- * The workers are held at a known point of a stage by the test hook in src/activities/local/jobs.ts
- * (PIPELINE_TEST_HOLD_JOB, PIPELINE_TEST_HOLD_MARKER): the job freezes part-way and writes a marker
- * file, and the test kills the process then.
+ * The killed workers are test/support/holding-worker.ts, a `pipeline worker` whose local backend is
+ * given an `onJobProgress` that holds it at a known point of a stage: the job freezes part-way and
+ * writes a marker file, and the test kills the process then. The third is `bin/pipeline worker`.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,9 @@ import { open, runDay, warehouseState } from '../local/support';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'pipeline');
+const HOLDING_WORKER = path.join(ROOT, 'test', 'support', 'holding-worker.ts');
+/** TypeScript from source, as bin/pipeline runs it (resolved here: the workers' cwd is a temp folder). */
+const TSX_CJS = createRequire(__filename).resolve('tsx/cjs');
 const DATE = '2025-10-27';
 const WORKFLOW_ID = `daily-pipeline-${DATE}`;
 
@@ -67,11 +71,14 @@ async function until<T>(what: string, check: () => T | undefined | Promise<T | u
   }
 }
 
-/** A `pipeline worker` process; `hold` makes it freeze in that job (see the test hook in jobs.ts). */
+/**
+ * A `pipeline worker` process; with `hold`, the holding worker instead, which freezes in that job
+ * (`etl`, `statement:load`) and writes `marker` (see test/support/holding-worker.ts).
+ */
 async function startWorker(hold?: { job: string; marker: string }): Promise<Worker> {
-  const childEnv = { ...env };
-  if (hold) Object.assign(childEnv, { PIPELINE_TEST_HOLD_JOB: hold.job, PIPELINE_TEST_HOLD_MARKER: hold.marker });
-  const child = spawn(CLI, ['worker'], { env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = hold
+    ? spawn(process.execPath, ['--require', TSX_CJS, HOLDING_WORKER, hold.job, hold.marker], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(CLI, ['worker'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));

@@ -4,11 +4,41 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
+import type { LocalActivities, Sql, WarehouseWrapper } from '../../src/activities/local';
 import type { LocalConfig } from '../../src/config';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, runRef, settle, tempDir, warehouseState, writeRaw } from './support';
 
 const NEXT = '2025-10-28';
+
+/** The load's own transaction control, which is not one of its statements. */
+const CONTROL = /^\s*(BEGIN TRANSACTION|COMMIT|ROLLBACK)\s*$/i;
+
+/**
+ * Wraps the load's write turn (the engine labels it `load of <date> (...)`) so that its statements
+ * inside the transaction (the merge's `run`s, not its counting reads) throw once `n` of them ran.
+ */
+function failLoadAfterStatements(n: number): WarehouseWrapper {
+  return (db: Sql, work: string | undefined): Sql => {
+    if (!work?.startsWith('load of ')) return db;
+    let inTransaction = false;
+    let statements = 0;
+    return {
+      run: async (sql, params) => {
+        const control = CONTROL.exec(sql)?.[1]?.toUpperCase();
+        if (control) {
+          inTransaction = control === 'BEGIN TRANSACTION';
+        } else if (inTransaction) {
+          if (statements >= n) throw new Error(`injected failure after ${statements} load statements`);
+          statements++;
+        }
+        return db.run(sql, params);
+      },
+      all: (sql, params) => db.all(sql, params),
+      one: (sql, params) => db.one(sql, params),
+      appender: (table) => db.appender(table),
+    };
+  };
+}
 
 describe('load atomicity', () => {
   let root: string;
@@ -42,7 +72,7 @@ describe('load atomicity', () => {
   });
 
   it.each([0, 1, 3, 5, 8, 10, 12])('a failure after %i statements changes nothing', async (n) => {
-    const broken = open(config, { failLoadAfterStatements: n });
+    const broken = open(config, { wrapWarehouse: failLoadAfterStatements(n) });
     try {
       const run = runRef(NEXT, 'load', 100 + n);
       const { statementId } = await broken.startWarehouseStatements({ run, operation: 'load', etlRunId });

@@ -46,7 +46,16 @@ export interface LocalEngineOptions {
   idleCloseMs?: number;
   /** How long a turn waits for the file while another process (a reader) holds it. */
   lockWaitMs?: number;
+  /** Wraps the connection each write turn runs on (see WarehouseWrapper). */
+  wrapWarehouse?: WarehouseWrapper;
 }
+
+/**
+ * Wraps the connection a write turn runs on, given the turn's label (StageHooks.work, e.g.
+ * `load of 2025-10-27 (daily-pipeline-2025-10-27)`): for statement tracing, timing or fault
+ * injection. It must pass every call through to `db`.
+ */
+export type WarehouseWrapper = (db: Sql, work: string | undefined) => Sql;
 
 export class LocalEngine {
   readonly lake: Lake;
@@ -57,6 +66,7 @@ export class LocalEngine {
   private closed = false;
   private readonly idleCloseMs: number;
   private readonly lockWaitMs: number;
+  private readonly wrapWarehouse?: WarehouseWrapper;
 
   constructor(
     readonly config: LocalConfig,
@@ -65,6 +75,7 @@ export class LocalEngine {
     this.lake = new Lake(config.lakeDir);
     this.idleCloseMs = options.idleCloseMs ?? 1_000;
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
+    this.wrapWarehouse = options.wrapWarehouse;
   }
 
   /** Opens the file (waiting a bounded time while a reader holds it) and, once per engine, prepares it. */
@@ -163,7 +174,7 @@ export class LocalEngine {
         this.writeHolder(hooks.work);
         hooks.onActive?.();
         hooks.checkCancelled?.();
-        return work(db);
+        return work(this.wrapWarehouse ? this.wrapWarehouse(db, hooks.work) : db);
       });
     } finally {
       this.release();

@@ -33,14 +33,17 @@ import type {
 } from '../types';
 import { badConfig, missingResource } from '../errors';
 import type { CatalogedTable, UnreadItem } from '../types';
+import type { WarehouseWrapper } from './engine';
 import { checkRunDate, LocalEngine } from './engine';
-import type { JobContext, JobRecord } from './jobs';
+import type { JobContext, JobProgressListener, JobRecord } from './jobs';
 import { JobStore } from './jobs';
 import { qualityPage } from './quality';
 
 export { LocalEngine } from './engine';
 export { JobStore } from './jobs';
-export type { JobRecord } from './jobs';
+export type { WarehouseWrapper } from './engine';
+export type { JobKind, JobProgressListener, JobRecord } from './jobs';
+export type { Sql } from './warehouse';
 export { VOLATILE_COLUMNS, WAREHOUSE_TABLES } from './schema';
 
 export interface LocalActivities extends PipelineActivities {
@@ -58,8 +61,17 @@ export interface LocalActivitiesOptions {
   heartbeatMs?: number;
   /** How long a stage waits for the warehouse file while another process holds it (default 60 s). */
   lockWaitMs?: number;
-  /** Tests only: make the load's merge throw after this many statements. */
-  failLoadAfterStatements?: number;
+  /**
+   * Called (synchronously, between statements) each time a background job reports progress (0..1),
+   * with the job's id and kind: for progress logging or metrics. Keep it quick; it must not throw.
+   */
+  onJobProgress?: JobProgressListener;
+  /**
+   * Wraps the warehouse connection a stage's write turn runs on, with the turn's label
+   * (`load of 2025-10-27 (daily-pipeline-2025-10-27)`, `transform of ...`): for statement tracing,
+   * timing, or fault injection. The wrapper must pass every call through to `db`.
+   */
+  wrapWarehouse?: WarehouseWrapper;
 }
 
 const PAGE_SIZE = 1000;
@@ -102,12 +114,13 @@ interface StatementResult {
 }
 
 export function createLocalActivities(config: LocalConfig, options: LocalActivitiesOptions): LocalActivities {
-  const engine = new LocalEngine(config, { lockWaitMs: options.lockWaitMs });
+  const engine = new LocalEngine(config, { lockWaitMs: options.lockWaitMs, wrapWarehouse: options.wrapWarehouse });
   const jobs = new JobStore({
     dir: `${config.warehousePath}.jobs`,
     staleAfterMs: options.staleAfterMs ?? 60_000,
     heartbeatMs: options.heartbeatMs ?? 2_000,
     interrupt: () => void engine.interrupt(),
+    onProgress: options.onJobProgress,
   });
   let notifier: ReturnType<typeof createLocalNotifier> | undefined;
 
@@ -217,10 +230,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
           const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`));
           return { result: { operation, page: result } };
         }
-        const loaded = await engine.load(
-          { runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId },
-          { ...hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`), failAfterStatements: options.failLoadAfterStatements },
-        );
+        const loaded = await engine.load({ runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId }, hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`));
         return { metrics: loaded.metrics, result: { operation, rowsAffected: loaded.rowsAffected } };
       });
       return { statementId: id };

@@ -86,7 +86,15 @@ export interface JobStoreOptions {
   interrupt: () => void;
   /** Finished jobs' files older than this are deleted when a store opens (default 30 days). */
   keepFinishedMs?: number;
+  /**
+   * Called synchronously each time a job reports progress (0..1), between its statements: for
+   * progress logging or metrics. It runs on the job's path, so it must be quick and must not throw.
+   */
+  onProgress?: JobProgressListener;
 }
+
+/** Receives a job's progress reports (see JobStoreOptions.onProgress). */
+export type JobProgressListener = (job: { id: string; kind: JobKind }, progress: number) => void;
 
 export const DEFAULT_KEEP_FINISHED_MS = 30 * 24 * 3600_000;
 
@@ -95,7 +103,6 @@ export class JobStore {
   private readonly live = new Map<string, Live>();
   private readonly unwritten = new Map<string, JobRecord>();
   private readonly owner: JobOwner;
-  private readonly hold = testHoldFromEnv();
 
   constructor(private readonly options: JobStoreOptions) {
     try {
@@ -249,7 +256,7 @@ export class JobStore {
       progress: (fraction, metrics) => {
         live.progress = Math.max(0, Math.min(1, fraction));
         if (metrics) Object.assign(live.metrics, metrics);
-        if (this.hold) testHold(this.hold, record, live.progress);
+        this.options.onProgress?.({ id, kind }, live.progress);
       },
       checkCancelled: () => {
         if (live.cancelled) throw new JobCancelled();
@@ -319,37 +326,6 @@ export class JobStore {
   close(): void {
     liveInstances.delete(this.instance);
   }
-}
-
-interface TestHold {
-  kind: JobKind;
-  operation?: string;
-  marker?: string;
-}
-
-/**
- * TEST HOOK, inert unless PIPELINE_TEST_HOLD_JOB is set (test/e2e/crash.test.ts sets it): a stage
- * on test data ends in well under a second, so to SIGKILL a worker *during* one, the matching job
- * (`etl`, `statement:load`: its kind and, optionally, the operation in its id) freezes the whole
- * process at its first progress report of at least 0.4 (the transform part-way through its tables,
- * the load inside its open transaction with the customers already merged), after writing the file
- * PIPELINE_TEST_HOLD_MARKER. It blocks synchronously because progress is reported between
- * statements, so nothing of the job moves on until the test kills the process.
- */
-function testHoldFromEnv(): TestHold | undefined {
-  const spec = process.env.PIPELINE_TEST_HOLD_JOB;
-  if (!spec) return undefined;
-  const [kind, operation] = spec.split(':') as [JobKind, string | undefined];
-  return { kind, operation, marker: process.env.PIPELINE_TEST_HOLD_MARKER };
-}
-
-function testHold(hold: TestHold, record: JobRecord, progress: number): void {
-  if (progress < 0.4 || record.kind !== hold.kind || (hold.operation && !record.id.includes(`-${hold.operation}-`))) return;
-  if (hold.marker) {
-    fs.writeFileSync(`${hold.marker}.tmp`, JSON.stringify({ id: record.id, pid: process.pid, progress }));
-    fs.renameSync(`${hold.marker}.tmp`, hold.marker);
-  }
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 function pidAlive(pid: number): boolean {

@@ -24,8 +24,6 @@ import { ident, listLit, lit } from './warehouse';
 export interface LoadHooks {
   progress?: (fraction: number) => void;
   checkCancelled?: () => void;
-  /** Tests only: throw after this many statements inside the transaction. */
-  failAfterStatements?: number;
 }
 
 export interface LoadResult {
@@ -65,9 +63,6 @@ export async function loadBatch(
   let statements = 0;
   const exec = async (sql: string) => {
     hooks.checkCancelled?.();
-    if (hooks.failAfterStatements !== undefined && statements >= hooks.failAfterStatements) {
-      throw new Error(`injected failure after ${statements} load statements`);
-    }
     statements++;
     await db.run(sql);
   };
