@@ -50,7 +50,7 @@ DISTSTYLE KEY DISTKEY (order_id) SORTKEY (order_date);
 CREATE TABLE IF NOT EXISTS {{schema}}.agg_daily_sales (
   order_date DATE NOT NULL,
   total_orders BIGINT NOT NULL,
-  total_revenue DECIMAL(14,2) NOT NULL,
+  total_revenue DECIMAL(18,2) NOT NULL,
   total_quantity BIGINT NOT NULL,
   unique_customers BIGINT NOT NULL,
   avg_order_value DECIMAL(12,2) NOT NULL,
@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.load_audit (
   orders_loaded BIGINT NOT NULL,
   orders_rejected BIGINT NOT NULL,
   orders_duplicates BIGINT NOT NULL,
-  orders_revenue DECIMAL(14,2) NOT NULL,
+  orders_revenue DECIMAL(18,2) NOT NULL,
   transform_started_at TIMESTAMP NOT NULL,
   transform_finished_at TIMESTAMP NOT NULL,
   loaded_at TIMESTAMP NOT NULL,

@@ -5,10 +5,16 @@
 -- Placeholders: {{schema}}, {{run_date}} (YYYY-MM-DD), {{processed_uri}} (s3://bucket/prefix/processed,
 -- no trailing slash), {{copy_role_arn}} (IAM role Redshift assumes to read it).
 --
--- Rules: a row replaces the warehouse row with the same key only when its batch is the same or later,
--- so loading an old date after newer ones never undoes them, and loading a date again changes nothing
--- but timestamps. Rows are never deleted because a later file left them out. Daily aggregates are
--- recomputed from fact_orders for every order_date this batch adds rows to or moves rows away from.
+-- Rules (the same as the local warehouse's load, src/activities/local/load.ts), per keyed table:
+-- - a rerun replaces its batch: every row whose batch_date is this batch goes, and the batch's staged
+--   rows come back, so a row its files no longer hold is removed (loading a date again with the same
+--   files changes nothing but timestamps);
+-- - a row of an EARLIER batch with a key of this batch is replaced (a later batch wins);
+-- - a row of a LATER batch is never touched, and this batch's row for that key is skipped.
+-- A row this batch once overwrote and its rerun no longer holds is gone: the earlier batch's version
+-- is not brought back (loading that earlier date again does). Daily aggregates are recomputed from
+-- fact_orders for every order_date this batch adds rows to or takes rows away from. The batch's
+-- rejects and audit row replace the previous ones.
 
 DELETE FROM {{schema}}.stg_customers WHERE batch_date = '{{run_date}}';
 DELETE FROM {{schema}}.stg_products WHERE batch_date = '{{run_date}}';
@@ -25,13 +31,18 @@ COPY {{schema}}.stg_rejects FROM '{{processed_uri}}/rejects/products/batch_date=
 COPY {{schema}}.stg_rejects FROM '{{processed_uri}}/rejects/orders/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
 COPY {{schema}}.stg_load_metrics FROM '{{processed_uri}}/gold/load_metrics/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;
 
--- the order dates this batch moves rows away from (read before those rows are replaced), and those
--- it adds rows to (rows a later batch already holds are not added)
+-- the order dates this batch takes rows away from (read before those rows go): where its rows of a
+-- previous load fall, held again or not, and where the earlier batches' rows it replaces fall; and
+-- those it adds rows to (rows a later batch already holds are not added)
 INSERT INTO {{schema}}.stg_affected_dates (batch_date, order_date)
+SELECT f.batch_date, f.order_date
+FROM {{schema}}.fact_orders f
+WHERE f.batch_date = '{{run_date}}'
+UNION
 SELECT s.batch_date, f.order_date
 FROM {{schema}}.fact_orders f
 JOIN {{schema}}.stg_orders s ON s.order_id = f.order_id
-WHERE s.batch_date = '{{run_date}}' AND f.batch_date <= s.batch_date
+WHERE s.batch_date = '{{run_date}}' AND f.batch_date < s.batch_date
 UNION
 SELECT s.batch_date, s.order_date
 FROM {{schema}}.stg_orders s
@@ -40,11 +51,13 @@ WHERE s.batch_date = '{{run_date}}'
     SELECT 1 FROM {{schema}}.fact_orders f WHERE f.order_id = s.order_id AND f.batch_date > s.batch_date
   );
 
+DELETE FROM {{schema}}.dim_customers WHERE batch_date = '{{run_date}}';
+
 DELETE FROM {{schema}}.dim_customers
 USING {{schema}}.stg_customers s
 WHERE s.batch_date = '{{run_date}}'
   AND dim_customers.customer_id = s.customer_id
-  AND dim_customers.batch_date <= s.batch_date;
+  AND dim_customers.batch_date < s.batch_date;
 
 INSERT INTO {{schema}}.dim_customers
   (customer_id, first_name, last_name, email, join_date, city, state, batch_date, last_updated)
@@ -53,11 +66,13 @@ FROM {{schema}}.stg_customers s
 WHERE s.batch_date = '{{run_date}}'
   AND NOT EXISTS (SELECT 1 FROM {{schema}}.dim_customers d WHERE d.customer_id = s.customer_id);
 
+DELETE FROM {{schema}}.dim_products WHERE batch_date = '{{run_date}}';
+
 DELETE FROM {{schema}}.dim_products
 USING {{schema}}.stg_products s
 WHERE s.batch_date = '{{run_date}}'
   AND dim_products.product_id = s.product_id
-  AND dim_products.batch_date <= s.batch_date;
+  AND dim_products.batch_date < s.batch_date;
 
 INSERT INTO {{schema}}.dim_products (product_id, product_name, category, price, batch_date, last_updated)
 SELECT s.product_id, s.product_name, s.category, s.price, s.batch_date, GETDATE()
@@ -65,11 +80,13 @@ FROM {{schema}}.stg_products s
 WHERE s.batch_date = '{{run_date}}'
   AND NOT EXISTS (SELECT 1 FROM {{schema}}.dim_products d WHERE d.product_id = s.product_id);
 
+DELETE FROM {{schema}}.fact_orders WHERE batch_date = '{{run_date}}';
+
 DELETE FROM {{schema}}.fact_orders
 USING {{schema}}.stg_orders s
 WHERE s.batch_date = '{{run_date}}'
   AND fact_orders.order_id = s.order_id
-  AND fact_orders.batch_date <= s.batch_date;
+  AND fact_orders.batch_date < s.batch_date;
 
 INSERT INTO {{schema}}.fact_orders
   (order_id, customer_id, product_id, order_date, order_amount, quantity, delivery_date, batch_date, last_updated)
@@ -89,8 +106,9 @@ SELECT
   SUM(f.order_amount),
   SUM(CAST(f.quantity AS BIGINT)),
   COUNT(DISTINCT f.customer_id),
-  -- a narrow sum keeps Redshift's decimal division well inside 38 digits
-  CAST(ROUND(CAST(SUM(f.order_amount) AS DECIMAL(14,2)) / COUNT(*), 2) AS DECIMAL(12,2)),
+  -- rounded half-up in whole cents with integer arithmetic, as the local warehouse does (and no
+  -- decimal division near Redshift's 38 digits); SUM is cast because PostgreSQL widens it to NUMERIC
+  CAST(CAST((2 * CAST(SUM(CAST(f.order_amount * 100 AS BIGINT)) AS BIGINT) + COUNT(*)) / (2 * COUNT(*)) AS DECIMAL(18,0)) / 100 AS DECIMAL(12,2)),
   GETDATE()
 FROM {{schema}}.fact_orders f
 WHERE f.order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}')
