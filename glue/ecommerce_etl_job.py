@@ -1,7 +1,7 @@
 """The daily e-commerce ETL as an AWS Glue (Spark) job.
 
-Reads one day's raw partitions, applies the data contract of docs/pipeline design (cleaning, reject
-checks in order, duplicate handling) and writes silver, gold, rejects and metrics for that day:
+Reads one day's raw partitions, runs the data contract's rules on them and writes silver, gold,
+rejects and metrics for that day:
 
     <processed>/silver/{customers,products,orders}/batch_date=D/*.parquet
     <processed>/gold/{dim_customers,dim_products,fact_orders,agg_daily_sales,load_metrics}/batch_date=D/
@@ -11,11 +11,22 @@ checks in order, duplicate handling) and writes silver, gold, rejects and metric
 Arguments: --run_date YYYY-MM-DD --raw_path <root holding raw/> ... see parse_args. Paths may be
 s3:// (on Glue) or local folders (tests, local runs with `python3 glue/ecommerce_etl_job.py`).
 
+The rules are not in this file. They are one model in the TypeScript project (src/shared/contract.ts,
+src/shared/quality.ts), rendered as Spark SQL by src/rules and handed to the job as a JSON file
+(`--rules`, which `pipeline aws setup` uploads beside this script; `npx tsx scripts/render-rules.ts
+spark --out FILE` writes one): {model, dialect, columns, keys, statements: [{name, select}]}. The job
+refuses a file of another model than `--rules_model`, the version the starting worker was built with.
+Python does the I/O only: it reads the raw files into `raw_<entity>` views (every contract column as
+text, `malformed_line`, `ord`, lineage), the keys of earlier batches' dimensions into `known_<entity>`,
+runs every statement in order as a temp view, and writes `<entity>_verdicts` out: accepted rows
+(`reason` NULL) to silver and gold as their `t_<column>` values, the others to rejects, and the
+gate's `quality_report` into metrics.json. So the Spark job gives a row the verdict DuckDB (local
+backend) and Trino give it: the same statements, rendered per engine.
+
 The script is plain PySpark on purpose: nothing here needs GlueContext or job bookmarks (the
 workflow, not Glue, decides what to process), so one file runs unchanged on Glue 5.0 (Spark 3.5.4,
 Python 3.11; the version `pipeline aws setup` creates and glue/tests pins) and on a laptop. Keep to
-Spark 3.5's API: nothing from Spark 4 (no VARIANT, no Spark-4-only `F.*` helpers); casts that may fail
-go through SQL `try_cast`, so a malformed value is NULL under either ANSI setting (off in 3.5, on in 4).
+Spark 3.5's API: nothing from Spark 4 (no VARIANT, no Spark-4-only `F.*` helpers).
 Spark has no .xlsx reader without a plugin jar; workbooks are small, so the driver parses them with
 openpyxl (add `--additional-python-modules openpyxl==3.1.5` to the Glue job) and hands Spark the rows.
 
@@ -31,9 +42,10 @@ Paths are never patterns: every path handed to a Spark reader goes through _lite
 expands *, ?, [...] and {a,b} in them, and a raw file called `orders*.csv` is a name like any other.
 
 Unknown customers/products are judged against the dimension after this batch's rows are applied: this
-batch's keys plus those of every EARLIER batch_date folder under <processed>/gold/dim_*/ (the local
-backend's rule too). Earlier only, so rerunning an old date after newer ones gives the result of its
-first run, as the idempotency rule asks, instead of accepting orders for customers that came later.
+batch's keys (the statements' business) plus those of every EARLIER batch_date folder under
+<processed>/gold/dim_*/ (`known_<entity>`, read here; the local backend's rule too). Earlier only, so
+rerunning an old date after newer ones gives the result of its first run, as the idempotency rule
+asks, instead of accepting orders for customers that came later.
 """
 
 from __future__ import annotations
@@ -53,26 +65,20 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pyspark import cloudpickle
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+# The folders the job reads and writes, and the gold table of each entity. Column names, which of
+# them a header must hold, keys and every rule come from the rules file (see the module doc).
 ENTITIES = ("customers", "products", "orders")
-
-# Column order here is the order of the output tables (and of the Redshift staging tables).
-COLUMNS = {
-    "customers": ("customer_id", "first_name", "last_name", "email", "join_date", "city", "state"),
-    "products": ("product_id", "product_name", "category", "price"),
-    "orders": ("order_id", "customer_id", "product_id", "order_date", "order_amount", "quantity", "delivery_date"),
-}
-OPTIONAL_COLUMNS = {"orders": ("delivery_date",)}
-KEY = {"customers": "customer_id", "products": "product_id", "orders": "order_id"}
+GOLD_TABLE = {"customers": "dim_customers", "products": "dim_products", "orders": "fact_orders"}
 RAW_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
+RULES_DIALECT = "spark"
 
-INT_RE = r"^[+-]?[0-9]+$"
-DECIMAL_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
-DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-MONEY = T.DecimalType(10, 2)
+# `ord` packs lineage in one sortable number (src/activities/local/verdicts.ts ORD_SCALE): later
+# file, then later row, is larger.
+ORD_SCALE = 10_000_000_000
 
 
 # Executors run split_csv from a pickled task. Glue runs this file as __main__, whose functions are
@@ -93,11 +99,35 @@ class RawFileProblem(Exception):
     """A CSV file that cannot be read as a whole (damaged gzip, not UTF-8); raised where its bytes are read."""
 
 
+class RulesProblem(Exception):
+    """No rules file of the model the job run expects (missing, not the artifact, another version)."""
+
+
 @dataclass(frozen=True)
 class RawFile:
     path: str  # full path, as Hadoop sees it
     name: str  # file name inside the partition
     size: int = 0  # bytes, as stored
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool  # a header must name it
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules file: the contract's columns and keys, and the Spark statements that judge rows."""
+
+    model: str
+    source: str
+    columns: dict[str, list[Column]]
+    keys: dict[str, str]
+    statements: list[tuple[str, str]]  # (name of the relation it defines, its SELECT), in order
+
+    def names(self, entity: str) -> list[str]:
+        return [c.name for c in self.columns[entity]]
 
 
 # ---- file system (through Hadoop, so s3:// and local paths behave the same) ----------------------
@@ -123,6 +153,21 @@ def list_dir(spark: SparkSession, path: str) -> list[tuple[str, str, bool, int]]
     return [(s.getPath().getName(), s.getPath().toString(), s.isDirectory(), s.getLen()) for s in fs.listStatus(hpath)]
 
 
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """A small file's text (UTF-8), or None when there is no such file."""
+    fs, hpath = _fs_for(spark, path)
+    if not fs.exists(hpath) or fs.getFileStatus(hpath).isDirectory():
+        return None
+    jvm = spark.sparkContext._jvm
+    buffer = jvm.java.io.ByteArrayOutputStream()
+    stream = fs.open(hpath)
+    try:
+        jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, buffer, 65536, False)
+    finally:
+        stream.close()
+    return buffer.toString("UTF-8")
+
+
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     fs, hpath = _fs_for(spark, path)
     out = fs.create(hpath, True)
@@ -145,18 +190,65 @@ def list_raw_files(spark: SparkSession, raw_path: str, entity: str, run_date: st
     return sorted(files, key=lambda f: f.name)
 
 
+# ---- the rules file ---------------------------------------------------------------------------------
+
+_SETUP_AGAIN = "run `pipeline aws setup` again (it uploads the rules of the release the workers run)"
+
+
+def parse_rules(text: str | None, source: str, expected_model: str) -> Rules:
+    """The rules artifact in `text`; RulesProblem (one line naming both versions) when it is missing,
+    not the artifact, or of another model than the job run expects."""
+
+    def refuse(found: str) -> RulesProblem:
+        return RulesProblem(f"rules file {source} {found}, but this job run expects rules model {expected_model}: {_SETUP_AGAIN}")
+
+    if text is None:
+        raise refuse("does not exist (no rules model)")
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise refuse(f"is not the rules artifact (not JSON: {e})") from None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    if not isinstance(model, str) or not model:
+        raise refuse("is not the rules artifact (no model field)")
+    if model != expected_model:
+        raise refuse(f"holds rules model {model}")
+    try:
+        if doc["dialect"] != RULES_DIALECT:
+            raise ValueError(f"rendered for {doc['dialect']}, not {RULES_DIALECT}")
+        statements = [(str(s["name"]), str(s["select"])) for s in doc["statements"]]
+        columns = {e: [Column(str(c["name"]), bool(c["required"])) for c in cols] for e, cols in doc["columns"].items()}
+        keys = {e: str(k) for e, k in doc["keys"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise refuse(f"of model {model} is not the rules artifact ({type(e).__name__}: {e})") from None
+    if set(columns) != set(ENTITIES) or set(keys) != set(ENTITIES) or not statements:
+        raise refuse(f"of model {model} is not the rules artifact (its entities are {', '.join(columns) or 'none'})")
+    return Rules(model, source, columns, keys, statements)
+
+
+def load_rules(spark: SparkSession, path: str, expected_model: str) -> Rules:
+    """The rules file at `path` (s3:// or local, through Hadoop), checked against the expected model."""
+    try:
+        text = read_text(spark, path)
+    except Exception as e:  # noqa: BLE001 - a storage error (access denied, a bad URI) becomes one line
+        first = str(e).strip().splitlines()
+        raise RulesProblem(
+            f"rules file {path} cannot be read ({first[0] if first else type(e).__name__}); this job run expects rules model {expected_model}"
+        ) from None
+    return parse_rules(text, path, expected_model)
+
+
 # ---- reading: every value a string, plus lineage --------------------------------------------------
 
 
-def normalise_header(names: list, where: str, entity: str) -> list[str]:
+def normalise_header(names: list, where: str, entity: str, columns: list[Column]) -> list[str]:
     cleaned = [str(n if n is not None else "").replace("\ufeff", "").strip().lower() for n in names]
     seen: set[str] = set()
     for n in cleaned:
         if n and n in seen:
             raise InvalidRawData(f"{where}: column '{n}' appears twice in the header")
         seen.add(n)
-    required = [c for c in COLUMNS[entity] if c not in OPTIONAL_COLUMNS.get(entity, ())]
-    missing = [c for c in required if c not in seen]
+    missing = [c.name for c in columns if c.required and c.name not in seen]
     if missing:
         raise InvalidRawData(
             f"{where}: header lacks {entity} column(s) {', '.join(missing)} (the header has: {', '.join(c for c in cleaned if c)})"
@@ -164,25 +256,24 @@ def normalise_header(names: list, where: str, entity: str) -> list[str]:
     return cleaned
 
 
-def _shape(df: DataFrame, header: list[str], entity: str, source: str, seq: int) -> DataFrame:
+def _shape(df: DataFrame, header: list[str], columns: list[Column], source: str, seq: int) -> DataFrame:
     """From positional string columns c0..cN (data rows only, with _row and, for CSV, _malformed: the
-    text of a line that did not split) to the common raw shape."""
+    text of a line that did not split) to the rules' input shape (see raw_view)."""
     named = [(h, f"c{i}") for i, h in enumerate(header) if h]
     malformed = F.col("_malformed") if "_malformed" in df.columns else F.lit(None).cast("string")
     record = F.to_json(F.struct(*[F.coalesce(F.col(c), F.lit("")).alias(h) for h, c in named]))
     # a malformed line has no fields to name: its text, as the local backend writes it
     raw_json = F.when(malformed.isNotNull(), F.to_json(F.struct(malformed.alias("line")))).otherwise(record)
     by_name = dict(named)
-    cols = [
-        (F.col(by_name[c]) if c in by_name else F.lit(None).cast("string")).alias(f"raw_{c}") for c in COLUMNS[entity]
-    ]
+    cols = [(F.col(by_name[c.name]) if c.name in by_name else F.lit(None).cast("string")).alias(c.name) for c in columns]
+    row = F.col("_row").cast("int")
     return df.select(
         *cols,
+        malformed.alias("malformed_line"),
+        (F.lit(seq).cast("bigint") * F.lit(ORD_SCALE) + row.cast("bigint")).alias("ord"),
         raw_json.alias("_raw"),
-        malformed.alias("_malformed"),
         F.lit(source).alias("_file"),
-        F.lit(seq).cast("int").alias("_seq"),
-        F.col("_row").cast("int").alias("_row"),
+        row.alias("_row"),
     )
 
 
@@ -285,7 +376,7 @@ def _split_files(rows) -> Iterator[tuple]:
 
 _RECORDS = T.StructType(
     [
-        T.StructField("_kind", T.StringType()),
+        T.StructField("_record", T.StringType()),
         T.StructField("_row", T.IntegerType()),
         T.StructField("_fields", T.ArrayType(T.StringType())),
         T.StructField("_text", T.StringType()),
@@ -299,15 +390,15 @@ def _read_whole(spark: SparkSession, f: RawFile) -> DataFrame:
     return spark.read.format("binaryFile").load(_literal(f.path)).select("path", "content")
 
 
-def read_csv(spark: SparkSession, f: RawFile, entity: str, seq: int) -> DataFrame:
+def read_csv(spark: SparkSession, f: RawFile, entity: str, columns: list[Column], seq: int) -> DataFrame:
     """One CSV file in the raw shape; a file that cannot be read whole fails the batch, naming it."""
     files = _read_whole(spark, f)
     records = spark.createDataFrame(files.rdd.mapPartitions(_split_files), _RECORDS, verifySchema=False)
     # split once: the checks below read every record, the transform reads them again
     records = records.persist()
-    found = records.where(F.col("_kind").isin("header", "problem")).collect()
-    problems = [r["_text"] for r in found if r["_kind"] == "problem"]
-    headers = [r["_fields"] for r in found if r["_kind"] == "header"]
+    found = records.where(F.col("_record").isin("header", "problem")).collect()
+    problems = [r["_text"] for r in found if r["_record"] == "problem"]
+    headers = [r["_fields"] for r in found if r["_record"] == "header"]
     if problems:
         records.unpersist()
         # nothing of the batch is written yet: a damaged file fails it whole rather than load part of it
@@ -316,14 +407,15 @@ def read_csv(spark: SparkSession, f: RawFile, entity: str, seq: int) -> DataFram
         raise RuntimeError(f"{f.path}: read as {len(headers)} files")
     if not headers:
         records.unpersist()
-        return _empty_raw(spark, entity)
-    header = normalise_header(headers[0], f.name, entity)
-    body = records.where(F.col("_kind").isin("row", "malformed")).select(
+        return _empty_raw(spark, columns)
+    header = normalise_header(headers[0], f.name, entity, columns)
+    body = records.where(F.col("_record").isin("row", "malformed")).select(
         *[F.col("_fields").getItem(i).alias(f"c{i}") for i in range(len(header))],
         F.col("_row"),
         F.col("_text").alias("_malformed"),
     )
-    return _shape(body, header, entity, f.name, seq)
+    return _shape(body, header, columns, f.name, seq)
+
 
 
 def _cell_text(value) -> str | None:
@@ -341,7 +433,8 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-def read_xlsx(spark: SparkSession, f: RawFile, entity: str, seq_start: int) -> list[DataFrame]:
+
+def read_xlsx(spark: SparkSession, f: RawFile, entity: str, columns: list[Column], seq_start: int) -> list[DataFrame]:
     """Every sheet of a workbook, one DataFrame each (source file `book.xlsx[Sheet]`)."""
     try:
         import openpyxl  # noqa: PLC0415 - only needed when a workbook arrives
@@ -364,208 +457,106 @@ def read_xlsx(spark: SparkSession, f: RawFile, entity: str, seq_start: int) -> l
                 continue  # an empty sheet holds nothing to lose
             source = f"{f.name}[{sheet.title}]"
             header_row, header_cells = rows[0]
-            header = normalise_header(header_cells, source, entity)
+            header = normalise_header(header_cells, source, entity, columns)
             width = len(header)
             # row numbers are the sheet's own (blank rows inside the sheet still count)
             body = [(*(cells + [None] * width)[:width], n - header_row + 1) for n, cells in rows[1:]]
             schema = T.StructType(
                 [T.StructField(f"c{k}", T.StringType()) for k in range(width)] + [T.StructField("_row", T.IntegerType())]
             )
-            frames.append(_shape(spark.createDataFrame(body, schema), header, entity, source, seq_start + i))
+            frames.append(_shape(spark.createDataFrame(body, schema), header, columns, source, seq_start + i))
     finally:
         book.close()
     return frames
 
 
-def _empty_raw(spark: SparkSession, entity: str) -> DataFrame:
-    fields = [T.StructField(f"raw_{c}", T.StringType()) for c in COLUMNS[entity]]
+def _empty_raw(spark: SparkSession, columns: list[Column]) -> DataFrame:
+    fields = [T.StructField(c.name, T.StringType()) for c in columns]
     fields += [
+        T.StructField("malformed_line", T.StringType()),
+        T.StructField("ord", T.LongType()),
         T.StructField("_raw", T.StringType()),
-        T.StructField("_malformed", T.StringType()),
         T.StructField("_file", T.StringType()),
-        T.StructField("_seq", T.IntegerType()),
         T.StructField("_row", T.IntegerType()),
     ]
     return spark.createDataFrame([], T.StructType(fields))
 
 
-def read_entity(spark: SparkSession, raw_path: str, entity: str, run_date: str) -> DataFrame:
+def read_entity(spark: SparkSession, rules: Rules, raw_path: str, entity: str, run_date: str) -> DataFrame:
+    """The `raw_<entity>` input of the rules: each contract column under its name as text (NULL when
+    the file lacks it), `malformed_line` (a CSV line's text when it did not split), `ord` (later file,
+    then later row, is larger), and the lineage the outputs keep: `_file`, `_row`, `_raw` (the record
+    as JSON of its header's names)."""
+    columns = rules.columns[entity]
     frames: list[DataFrame] = []
     seq = 0
     for f in list_raw_files(spark, raw_path, entity, run_date):
         if f.name.lower().endswith(".xlsx"):
-            sheets = read_xlsx(spark, f, entity, seq)
+            sheets = read_xlsx(spark, f, entity, columns, seq)
             frames.extend(sheets)
             seq += max(len(sheets), 1)
         else:
-            frames.append(read_csv(spark, f, entity, seq))
+            frames.append(read_csv(spark, f, entity, columns, seq))
             seq += 1
-    out = _empty_raw(spark, entity)
+    out = _empty_raw(spark, columns)
     for df in frames:
         out = out.unionByName(df)
     return out
 
 
-# ---- cleaning and checks --------------------------------------------------------------------------
-
-
-def _clean(name: str):
-    trimmed = F.regexp_replace(F.col(f"raw_{name}"), r"^\s+|\s+$", "")
-    return F.when(trimmed == "", F.lit(None)).otherwise(trimmed)
-
-
-def _kind(column: str) -> str:
-    if column.endswith("_id"):
-        return "id"
-    if column.endswith("_date"):
-        return "date"
-    if column in ("price", "order_amount"):
-        return "money"
-    if column == "quantity":
-        return "count"
-    return "text"
-
-
-def _parse(column: str):
-    """The typed value of a cleaned text, or NULL when the text is not well-formed for its kind."""
-    v = F.col(f"v_{column}")
-    kind = _kind(column)
-    if kind == "id":
-        return F.when(v.rlike(INT_RE), F.expr(f"try_cast(v_{column} as bigint)"))
-    if kind == "date":
-        return F.when(v.rlike(DATE_RE), F.expr(f"try_cast(v_{column} as date)"))
-    if kind == "money":
-        # Spark rounds decimals half-up; 18 fraction digits survive until the rounding to 2
-        return F.when(v.rlike(DECIMAL_RE), F.expr(f"try_cast(round(try_cast(v_{column} as decimal(38,18)), 2) as decimal(10,2))"))
-    if kind == "count":
-        return F.when(v.rlike(INT_RE), F.expr(f"try_cast(v_{column} as int)"))
-    return v
-
-
-def _checks(entity: str) -> list[tuple[str, object]]:
-    """(reason, failing condition) for checks 1-4, in the contract's order, over v_* and p_* columns.
-
-    Each condition reads plain columns computed once, which keeps Spark's generated code small."""
-    v = lambda c: F.col(f"v_{c}")  # noqa: E731
-    p = lambda c: F.col(f"p_{c}")  # noqa: E731
-    if entity == "customers":
-        return [("missing_key", p("customer_id").isNull()), ("bad_date", v("join_date").isNotNull() & p("join_date").isNull())]
-    if entity == "products":
-        return [
-            ("missing_key", p("product_id").isNull()),
-            ("bad_number", v("price").isNull() | ~v("price").rlike(DECIMAL_RE)),
-            ("out_of_range", p("price").isNull() | (p("price") < 0)),  # NULL here: too large for decimal(10,2)
-        ]
-    return [
-        ("missing_key", p("order_id").isNull() | p("customer_id").isNull() | p("product_id").isNull()),
-        ("bad_date", p("order_date").isNull() | (v("delivery_date").isNotNull() & p("delivery_date").isNull())),
-        (
-            "bad_number",
-            v("order_amount").isNull() | ~v("order_amount").rlike(DECIMAL_RE) | v("quantity").isNull() | ~v("quantity").rlike(INT_RE),
-        ),
-        (
-            "out_of_range",
-            p("order_amount").isNull()
-            | (p("order_amount") <= 0)
-            | p("quantity").isNull()
-            | (p("quantity") <= 0)
-            | F.coalesce(p("delivery_date") < p("order_date"), F.lit(False)),
-        ),
-    ]
-
-
-def _typed(entity: str) -> list:
-    """Silver columns (meaningful for rows without a reason)."""
-    out = []
-    for c in COLUMNS[entity]:
-        if _kind(c) != "text":
-            col = F.col(f"p_{c}")
-        elif c == "email":
-            col = F.lower(F.col(f"v_{c}"))
-        elif c == "state":
-            col = F.coalesce(F.upper(F.col(f"v_{c}")), F.lit("Unknown"))
-        elif c == "city":
-            col = F.coalesce(F.col(f"v_{c}"), F.lit("Unknown"))
-        else:
-            col = F.col(f"v_{c}")
-        out.append(col.alias(c))
-    return out
-
-
-def check_entity(raw: DataFrame, entity: str) -> tuple[DataFrame, DataFrame]:
-    """Collapses exact duplicates, then gives each row its reason (or none) for checks 0-5.
-
-    Returns (rows with _reason, the collapsed exact duplicates)."""
-    raw_cols = [f"raw_{c}" for c in COLUMNS[entity]]
-    latest_first = [F.col("_seq").desc(), F.col("_row").desc()]
-    # identical raw values collapse onto the last copy, so "last in file order" still holds for it;
-    # a malformed line has no values, so its text is what must be identical
-    exact = Window.partitionBy(*raw_cols, "_malformed").orderBy(*latest_first)
-    ranked = raw.withColumn("_copy", F.row_number().over(exact))
-    dups = ranked.where(F.col("_copy") > 1)
-    rows = ranked.where(F.col("_copy") == 1).drop("_copy")
-    rows = rows.select("*", *[_clean(c).alias(f"v_{c}") for c in COLUMNS[entity]])
-    rows = rows.select("*", *[_parse(c).alias(f"p_{c}") for c in COLUMNS[entity] if _kind(c) != "text"])
-    checks = [("malformed_row", F.col("_malformed").isNotNull()), *_checks(entity)]
-    rows = rows.select("*", *[cond.alias(f"_fails_{reason}") for reason, cond in checks])
-    reason = F.lit(None).cast("string")
-    for name, _ in reversed(checks):
-        reason = F.when(F.col(f"_fails_{name}"), F.lit(name)).otherwise(reason)
-    rows = rows.select("*", reason.alias("_reason_row")).drop(*[f"_fails_{n}" for n, _ in checks])
-    passed = F.col("_reason_row").isNull()
-    # rows that failed 1-4 rank in groups of their own, so they never outrank a valid row
-    key = Window.partitionBy(passed, F.col(f"p_{KEY[entity]}")).orderBy(*latest_first)
-    rows = rows.withColumn("_rank", F.row_number().over(key))
-    duplicate = F.when(passed & (F.col("_rank") > 1), F.lit("duplicate_key"))
-    rows = rows.select("*", F.coalesce(F.col("_reason_row"), duplicate).alias("_reason")).drop("_reason_row", "_rank")
-    return rows, dups
-
-
-def known_keys(spark: SparkSession, processed_path: str, table: str, key: str, run_date: str) -> DataFrame | None:
-    """Keys of a dimension written by every earlier batch (see module doc); ISO dates sort as text."""
-    root = f"{processed_path.rstrip('/')}/gold/{table}"
+def known_keys(spark: SparkSession, rules: Rules, processed_path: str, entity: str, run_date: str) -> DataFrame:
+    """The `known_<entity>` input of the rules: keys `k` of the dimension written by every EARLIER
+    batch (see module doc; ISO dates sort as text), empty when there is none."""
+    root = f"{processed_path.rstrip('/')}/gold/{GOLD_TABLE[entity]}"
     folders = [p for name, p, is_dir, _ in list_dir(spark, root) if is_dir and name.startswith("batch_date=") and name < f"batch_date={run_date}"]
     if not folders:
-        return None
-    return spark.read.parquet(*map(_literal, folders)).select(F.col(key).cast("bigint").alias(key)).distinct()
+        return spark.createDataFrame([], T.StructType([T.StructField("k", T.LongType())]))
+    return spark.read.parquet(*map(_literal, folders)).select(F.col(rules.keys[entity]).cast("bigint").alias("k")).distinct()
 
 
-def resolve_references(spark: SparkSession, orders: DataFrame, dims: dict[str, DataFrame], processed_path: str, run_date: str) -> DataFrame:
-    """Gives unknown_customer, then unknown_product, to orders that passed checks 1-5."""
-    out = orders
-    for entity in ("customers", "products"):
-        key = KEY[entity]
-        keys = dims[entity].select(F.col(key).alias(f"_known_{key}"))
-        earlier = known_keys(spark, processed_path, f"dim_{entity}", key, run_date)
-        if earlier is not None:
-            keys = keys.unionByName(earlier.select(F.col(key).alias(f"_known_{key}")))
-        out = out.join(F.broadcast(keys.distinct()), F.col(f"p_{key}") == F.col(f"_known_{key}"), "left")
-    unknown_customer = F.col("_known_customer_id").isNull()
-    unknown_product = F.col("_known_product_id").isNull()
-    ref = F.when(unknown_customer, F.lit("unknown_customer")).when(unknown_product, F.lit("unknown_product"))
-    return out.select(
-        *[c for c in orders.columns if c != "_reason"], F.coalesce(F.col("_reason"), ref).alias("_reason")
-    )
+# ---- the rules: every statement as a temp view ---------------------------------------------------
+
+
+def run_rules(spark: SparkSession, rules: Rules, raw: dict[str, DataFrame], known: dict[str, DataFrame]) -> dict[str, DataFrame]:
+    """Registers the inputs and runs each statement in order as a temp view of its name; returns the
+    relations by name, the `<entity>_verdicts` ones cached (every output reads them)."""
+    for entity, df in raw.items():
+        df.createOrReplaceTempView(f"raw_{entity}")
+    for entity, df in known.items():
+        df.createOrReplaceTempView(f"known_{entity}")
+    verdicts = {f"{e}_verdicts" for e in ENTITIES}
+    out: dict[str, DataFrame] = {}
+    for name, select in rules.statements:
+        df = spark.sql(select)
+        if name in verdicts:
+            df = df.cache()
+        df.createOrReplaceTempView(name)
+        out[name] = df
+    missing = sorted((verdicts | {"quality_report"}) - set(out))
+    if missing:
+        raise RulesProblem(f"rules file {rules.source} (model {rules.model}) defines no {', '.join(missing)}: {_SETUP_AGAIN}")
+    return out
 
 
 # ---- outputs --------------------------------------------------------------------------------------
 
 
-def rejects_frame(rows: DataFrame, entity: str, run_date: str) -> DataFrame:
-    return rows.where(F.col("_reason").isNotNull()).select(
+def rejects_frame(verdicts: DataFrame, entity: str, run_date: str) -> DataFrame:
+    return verdicts.where(F.col("reason").isNotNull()).select(
         F.lit(run_date).cast("date").alias("batch_date"),
         F.lit(entity).alias("entity"),
         F.col("_file").alias("source_file"),
         F.col("_row").alias("row_number"),
-        F.col("_reason").alias("reason"),
+        F.col("reason"),
         # Redshift VARCHAR holds 65535 bytes; 16000 characters fit even when every one takes four
         F.substring(F.col("_raw"), 1, 16000).alias("raw_record"),
     )
 
 
-def accepted_frame(rows: DataFrame, entity: str, run_date: str) -> DataFrame:
-    return rows.where(F.col("_reason").isNull()).select(
-        *_typed(entity),
+def accepted_frame(verdicts: DataFrame, names: list[str], run_date: str) -> DataFrame:
+    """Silver: the cleaned and typed values the rules give (`t_<column>`) under the contract's names."""
+    return verdicts.where(F.col("reason").isNull()).select(
+        *[F.col(f"t_{c}").alias(c) for c in names],
         F.col("_file").alias("source_file"),
         F.col("_row").alias("source_row"),
         F.lit(run_date).cast("date").alias("batch_date"),
@@ -599,42 +590,40 @@ class Batch:
     rejects: dict[str, DataFrame]
     gold: dict[str, DataFrame]
     metrics: dict[str, float]
+    # the gate's report over the verdicts, in report order: {entity, check, value}
+    quality: list[dict]
+    cached: list[DataFrame]
 
 
-def transform(spark: SparkSession, run_date: str, raw_path: str, processed_path: str) -> Batch:
-    """Reads and checks one day; nothing is written (see run)."""
-    checked: dict[str, DataFrame] = {}
-    dups: dict[str, int] = {}
-    for entity in ENTITIES:
-        raw = read_entity(spark, raw_path, entity, run_date)
-        rows, duplicates = check_entity(raw, entity)
-        checked[entity] = rows.cache()
-        dups[entity] = duplicates.count()
-    silver = {e: accepted_frame(checked[e], e, run_date) for e in ("customers", "products")}
-    checked["orders"] = resolve_references(spark, checked["orders"], silver, processed_path, run_date).cache()
-    silver["orders"] = accepted_frame(checked["orders"], "orders", run_date)
-    for e in ENTITIES:
-        silver[e] = silver[e].cache()
-    rejects = {e: rejects_frame(checked[e], e, run_date).cache() for e in ENTITIES}
+def transform(spark: SparkSession, rules: Rules, run_date: str, raw_path: str, processed_path: str) -> Batch:
+    """Reads one day and runs the rules on it; nothing is written (see run)."""
+    raw = {e: read_entity(spark, rules, raw_path, e, run_date) for e in ENTITIES}
+    known = {e: known_keys(spark, rules, processed_path, e, run_date) for e in ENTITIES if GOLD_TABLE[e].startswith("dim_")}
+    relations = run_rules(spark, rules, raw, known)
+    verdicts = {e: relations[f"{e}_verdicts"] for e in ENTITIES}
 
-    gold_cols = {
-        "dim_customers": ("customers", [*COLUMNS["customers"], "batch_date"]),
-        "dim_products": ("products", [*COLUMNS["products"], "batch_date"]),
-        "fact_orders": ("orders", [*COLUMNS["orders"], "batch_date"]),
-    }
-    gold = {t: silver[e].select(*cols) for t, (e, cols) in gold_cols.items()}
-    gold["agg_daily_sales"] = daily_sales(gold["fact_orders"], run_date)
+    silver = {e: accepted_frame(verdicts[e], rules.names(e), run_date).cache() for e in ENTITIES}
+    rejects = {e: rejects_frame(verdicts[e], e, run_date).cache() for e in ENTITIES}
+    gold = {GOLD_TABLE[e]: silver[e].select(*rules.names(e), "batch_date") for e in ENTITIES}
+    gold["agg_daily_sales"] = daily_sales(gold[GOLD_TABLE["orders"]], run_date)
 
     metrics: dict[str, float] = {}
     for e in ENTITIES:
-        loaded, rejected = silver[e].count(), rejects[e].count()
-        metrics[f"{e}.read"] = loaded + rejected + dups[e]
+        counts = verdicts[e].agg(
+            F.count(F.when(F.col("reason").isNull(), 1)).alias("loaded"),
+            F.count("reason").alias("rejected"),
+            F.coalesce(F.sum(F.col("copies") - 1), F.lit(0)).alias("duplicates"),
+        ).collect()[0]
+        loaded, rejected, dups = int(counts["loaded"]), int(counts["rejected"]), int(counts["duplicates"])
+        metrics[f"{e}.read"] = loaded + rejected + dups
         metrics[f"{e}.loaded"] = loaded
         metrics[f"{e}.rejected"] = rejected
-        metrics[f"{e}.duplicates"] = dups[e]
-    revenue = gold["fact_orders"].agg(F.sum("order_amount")).collect()[0][0]
+        metrics[f"{e}.duplicates"] = dups
+    revenue = gold[GOLD_TABLE["orders"]].agg(F.sum("order_amount")).collect()[0][0]
     metrics["orders.revenue"] = float(revenue or 0)
-    return Batch(silver, rejects, gold, metrics)
+    report = relations["quality_report"].orderBy("position").collect()
+    quality = [{"entity": r["entity"], "check": r["check"], "value": float(r["value"])} for r in report]
+    return Batch(silver, rejects, gold, metrics, quality, [*verdicts.values(), *silver.values(), *rejects.values()])
 
 
 def load_metrics_frame(spark: SparkSession, batch: Batch, run_date: str, etl_run_id: str, started_ms: int, finished_ms: int) -> DataFrame:
@@ -652,28 +641,35 @@ def load_metrics_frame(spark: SparkSession, batch: Batch, run_date: str, etl_run
     return spark.createDataFrame([tuple(values)], schema).coalesce(1)
 
 
-def run(spark: SparkSession, run_date: str, raw_path: str, processed_path: str, etl_run_id: str = "local") -> dict[str, float]:
+def run(spark: SparkSession, rules: Rules, run_date: str, raw_path: str, processed_path: str, etl_run_id: str = "local") -> dict:
+    """Transforms and writes one day; returns what metrics.json holds (the counts, and the gate's
+    report under `quality`)."""
     started_ms = int(time.time() * 1000)
     # Redshift COPY reads every object under a prefix; a _SUCCESS marker there is noise
     spark.sparkContext._jsc.hadoopConfiguration().set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
     # decimals as fixed-length bytes, the Parquet layout every reader (Redshift COPY/Spectrum, Hive) takes
     spark.conf.set("spark.sql.parquet.writeLegacyFormat", "true")
-    batch = transform(spark, run_date, raw_path, processed_path)
-    for e, df in batch.silver.items():
-        _write(df, processed_path, "silver", e, run_date)
-    for t, df in batch.gold.items():
-        _write(df, processed_path, "gold", t, run_date)
-    for e, df in batch.rejects.items():
-        _write(df, processed_path, "rejects", e, run_date)
-    finished_ms = int(time.time() * 1000)
-    _write(load_metrics_frame(spark, batch, run_date, etl_run_id, started_ms, finished_ms), processed_path, "gold", "load_metrics", run_date)
+    batch = transform(spark, rules, run_date, raw_path, processed_path)
+    try:
+        for e, df in batch.silver.items():
+            _write(df, processed_path, "silver", e, run_date)
+        for t, df in batch.gold.items():
+            _write(df, processed_path, "gold", t, run_date)
+        for e, df in batch.rejects.items():
+            _write(df, processed_path, "rejects", e, run_date)
+        finished_ms = int(time.time() * 1000)
+        _write(load_metrics_frame(spark, batch, run_date, etl_run_id, started_ms, finished_ms), processed_path, "gold", "load_metrics", run_date)
+    finally:
+        for df in batch.cached:
+            df.unpersist()
+    document = {**batch.metrics, "quality": batch.quality}
     # written last: its presence means the batch's Parquet is complete
     write_text(
         spark,
         f"{processed_path.rstrip('/')}/_metrics/batch_date={run_date}/metrics.json",
-        json.dumps(batch.metrics, indent=2, sort_keys=True) + "\n",
+        json.dumps(document, indent=2, sort_keys=True) + "\n",
     )
-    return batch.metrics
+    return document
 
 
 # ---- entry point ----------------------------------------------------------------------------------
@@ -684,10 +680,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--run_date", required=True, help="logical date YYYY-MM-DD")
     p.add_argument("--raw_path", required=True, help="root holding raw/{entity}/{date}/ (s3:// or a folder)")
     p.add_argument("--processed_path", required=True, help="root for silver/, gold/, rejects/, _metrics/")
+    # not required by argparse: a run without them gets the one-line rules message (see main)
+    p.add_argument("--rules", help="the rules file `pipeline aws setup` uploads (s3:// or a file)")
+    p.add_argument("--rules_model", help="the rules model version the run expects (the worker's)")
     p.add_argument("--JOB_RUN_ID", default="local", help="set by Glue")
     # Glue adds its own arguments (--JOB_ID, --TempDir, ...); they are not ours to judge
     args, _ = p.parse_known_args(argv)
-    if not re.fullmatch(DATE_RE, args.run_date):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.run_date):
         p.error(f"--run_date must be YYYY-MM-DD, got {args.run_date!r}")
     try:
         date.fromisoformat(args.run_date)
@@ -697,10 +696,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    """Runs the job; a missing or mismatched rules file ends it (exit 1) with one line on stderr,
+    which is also what Glue shows as the run's error, and no stack trace."""
     args = parse_args(argv)
+    if not args.rules or not args.rules_model:
+        given = f"it expects rules model {args.rules_model}" if args.rules_model else "no rules model"
+        raise SystemExit(f"ecommerce_etl_job: started without --rules and --rules_model ({given}); an older worker? {_SETUP_AGAIN}")
     spark = SparkSession.builder.appName(f"ecommerce-etl {args.run_date}").getOrCreate()
-    metrics = run(spark, args.run_date, args.raw_path, args.processed_path, args.JOB_RUN_ID)
-    print(json.dumps({"run_date": args.run_date, "metrics": metrics}, sort_keys=True))
+    try:
+        rules = load_rules(spark, args.rules, args.rules_model)
+    except RulesProblem as e:
+        raise SystemExit(f"ecommerce_etl_job: {e}") from None
+    metrics = run(spark, rules, args.run_date, args.raw_path, args.processed_path, args.JOB_RUN_ID)
+    print(json.dumps({"run_date": args.run_date, "rules_model": rules.model, "metrics": metrics}, sort_keys=True))
     return 0
 
 

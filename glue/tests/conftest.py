@@ -1,11 +1,20 @@
-"""One local Spark for the whole pytest run: starting a JVM costs far more than any test here."""
+"""One local Spark for the whole pytest run: starting a JVM costs far more than any test here.
 
+The job's rules come from the TypeScript model as the Spark rendering (see the job's module doc):
+the file named by env PIPELINE_RULES_FILE (test/glue/pyspark.test.ts renders one for the run), or one
+rendered here with `npx tsx scripts/render-rules.ts spark --out <tmp>` from the repository root.
+"""
+
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 GLUE_DIR = Path(__file__).resolve().parents[1]
+REPO = GLUE_DIR.parent
 sys.path.insert(0, str(GLUE_DIR))
 
 
@@ -35,3 +44,33 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def rules_file(tmp_path_factory) -> Path:
+    """The rules artifact the job runs with (Spark SQL rendered from src/shared by src/rules)."""
+    given = os.environ.get("PIPELINE_RULES_FILE")
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            pytest.fail(f"PIPELINE_RULES_FILE={given} is not a file", pytrace=False)
+        return path
+    path = tmp_path_factory.mktemp("rules") / "rules.spark.json"
+    done = subprocess.run(
+        ["npx", "tsx", "scripts/render-rules.ts", "spark", "--out", str(path)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0 or not path.is_file():
+        pytest.fail(f"rendering the rules failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def rules_model(rules_file) -> str:
+    return json.loads(rules_file.read_text())["model"]
+
+
+@pytest.fixture(scope="session")
+def rules(spark, rules_file, rules_model):
+    import ecommerce_etl_job as job
+
+    return job.load_rules(spark, str(rules_file), rules_model)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +42,7 @@ def _run_date(root: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def job_runs(spark, tmp_path_factory):
+def job_runs(spark, rules, tmp_path_factory):
     """One job run per dataset for the whole module (a run costs seconds of Spark time)."""
     done: dict[str, dict] = {}
 
@@ -48,7 +51,7 @@ def job_runs(spark, tmp_path_factory):
             root = _dataset_root(name)
             run_date = _run_date(root)
             processed = tmp_path_factory.mktemp(f"processed-{name}")
-            metrics = job.run(spark, run_date, str(root), str(processed))
+            metrics = job.run(spark, rules, run_date, str(root), str(processed))
             done[name] = {"root": root, "run_date": run_date, "processed": processed, "metrics": metrics}
         return done[name]
 
@@ -78,10 +81,48 @@ def test_metrics_json_balances_and_matches(output):
     path = output["processed"] / "_metrics" / f"batch_date={output['run_date']}" / "metrics.json"
     written = json.loads(path.read_text())
     assert written == output["metrics"]
+    assert isinstance(written.pop("quality"), list)
     for e in job.ENTITIES:
         assert written[f"{e}.read"] == written[f"{e}.loaded"] + written[f"{e}.rejected"] + written[f"{e}.duplicates"], e
     expected = json.loads((output["root"] / "expected" / "metrics.json").read_text())
     assert {k: written.get(k) for k in expected} == expected
+
+
+ROW_REASONS = ("malformed_row", "missing_key", "bad_date", "bad_number", "out_of_range")
+
+
+def test_metrics_json_holds_the_gate_report_the_design_formulas_give_over_the_expected_verdicts(output):
+    """The Spark gate, comparable with the local and Athena ones: the expected figures come from the
+    hand-written expected rejects and counts, not from an engine (as test/local/golden.test.ts)."""
+    path = output["processed"] / "_metrics" / f"batch_date={output['run_date']}" / "metrics.json"
+    quality = json.loads(path.read_text())["quality"]
+    metrics = json.loads((output["root"] / "expected" / "metrics.json").read_text())
+    with (output["root"] / "expected" / "rejects.csv").open(newline="", encoding="utf-8") as f:
+        rejects = list(csv.DictReader(f))
+
+    def count(entity: str, reasons) -> int:
+        return sum(1 for r in rejects if r["entity"] == entity and r["reason"] in reasons)
+
+    def ratio(num: int, den: int) -> float:
+        return 1.0 if den == 0 else num / den
+
+    expected = []
+    for e in job.ENTITIES:
+        n = metrics[f"{e}.read"] - metrics[f"{e}.duplicates"]
+        valid = n - count(e, ROW_REASONS)
+        expected += [(e, "row_count", n), (e, "completeness", None), (e, "validity", ratio(valid, n))]
+        expected.append((e, "key_uniqueness", 1 - ratio(count(e, ["duplicate_key"]), valid)))
+        if e == "orders":
+            checked = valid - count(e, ["duplicate_key"])
+            expected.append((e, "referential_consistency", 1 - ratio(count(e, ["unknown_customer", "unknown_product"]), checked)))
+    assert [(q["entity"], q["check"]) for q in quality] == [(e, c) for e, c, _ in expected]
+    for q, (e, c, value) in zip(quality, expected):
+        if value is None:  # completeness needs the raw values; a share all the same
+            assert 0 <= q["value"] <= 1, (e, c)
+        else:
+            assert q["value"] == pytest.approx(value, abs=1e-12), (e, c)
+    if output["root"] == GOLDEN:  # rows 8 and 9 of customers_a.csv lack fields (golden.test.ts too)
+        assert quality[1] == {"entity": "customers", "check": "completeness", "value": pytest.approx(11 / 13, abs=1e-12)}
 
 
 def test_the_golden_dataset_is_there():
@@ -139,18 +180,86 @@ def test_money_columns_are_decimal_10_2(spark, output):
     assert dim.schema["price"].dataType == DecimalType(10, 2)
 
 
-def test_main_reruns_a_batch_in_place_from_glue_style_arguments(spark, job_runs, capsys):
+def test_main_reruns_a_batch_in_place_from_glue_style_arguments(spark, job_runs, rules_file, rules_model, capsys):
     processed = job_runs("small")["processed"]
     fact = processed / "gold" / "fact_orders" / f"batch_date={D}"
     first = sorted(spark.read.parquet(str(fact)).collect())
     argv = ["--JOB_ID", "j_1", "--run_date", D, "--raw_path", str(SMALL), "--processed_path", str(processed)]
+    argv += ["--rules", str(rules_file), "--rules_model", rules_model]
     assert job.main([*argv, "--JOB_RUN_ID", "jr_42", "--TempDir", "s3://x/tmp"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run_date"] == D
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (printed["run_date"], printed["rules_model"]) == (D, rules_model)
     # the batch's folders are replaced, not added to
     assert sorted(spark.read.parquet(str(fact)).collect()) == first and len(first) == 6
     audit = spark.read.parquet(str(processed / "gold" / "load_metrics" / f"batch_date={D}")).collect()
     assert [(a["etl_run_id"], a["orders_loaded"]) for a in audit] == [("jr_42", 6)]
     assert not list(processed.rglob("_SUCCESS")), "Redshift COPY would read the _SUCCESS markers"
+
+
+# ---- the rules file ---------------------------------------------------------------------------------
+
+
+def _rules_of_another_model(rules_file: Path, tmp_path: Path, model: str = "0123456789abcdef") -> Path:
+    doc = json.loads(rules_file.read_text())
+    doc["model"] = model
+    other = tmp_path / f"rules-{model}.spark.json"
+    other.write_text(json.dumps(doc))
+    return other
+
+
+def test_main_refuses_a_rules_file_of_another_model_with_one_line_naming_both(tmp_path, rules_file, rules_model, capsys):
+    other = _rules_of_another_model(rules_file, tmp_path)
+    argv = ["--run_date", D, "--raw_path", str(SMALL), "--processed_path", str(tmp_path / "out"), "--rules", str(other), "--rules_model", rules_model]
+    with pytest.raises(SystemExit) as refused:
+        job.main(argv)
+    message = str(refused.value.code)
+    assert "\n" not in message
+    assert f"holds rules model 0123456789abcdef, but this job run expects rules model {rules_model}" in message
+    assert str(other) in message and "run `pipeline aws setup` again" in message
+    assert not (tmp_path / "out").exists(), "nothing may be written with rules of another model"
+
+
+def test_the_job_script_refuses_another_model_with_one_line_exit_1_and_no_stack_trace(tmp_path, rules_file, rules_model):
+    other = _rules_of_another_model(rules_file, tmp_path)
+    argv = ["--run_date", D, "--raw_path", str(SMALL), "--processed_path", str(tmp_path / "out"), "--rules", str(other), "--rules_model", rules_model]
+    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[1] --conf spark.ui.enabled=false --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.host=127.0.0.1 pyspark-shell", "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "glue" / "ecommerce_etl_job.py"), *argv], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ecommerce_etl_job: rules file ") and f"holds rules model 0123456789abcdef, but this job run expects rules model {rules_model}" in last
+    assert not (tmp_path / "out").exists()
+
+
+def test_main_without_rules_arguments_says_to_run_setup_again(tmp_path):
+    with pytest.raises(SystemExit) as refused:
+        job.main(["--run_date", D, "--raw_path", str(SMALL), "--processed_path", str(tmp_path)])
+    assert "started without --rules and --rules_model" in str(refused.value.code) and "pipeline aws setup" in str(refused.value.code)
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        (None, "does not exist"),
+        ("{not json", "is not the rules artifact (not JSON"),
+        ('{"statements": []}', "is not the rules artifact (no model field)"),
+        ('{"model": "m1", "dialect": "spark"}', "of model m1 is not the rules artifact (KeyError"),
+        ('{"model": "m1", "dialect": "trino", "statements": [], "columns": {}, "keys": {}}', "rendered for trino, not spark"),
+    ],
+)
+def test_a_missing_file_or_one_that_is_not_the_artifact_is_refused_in_one_line(text, found):
+    with pytest.raises(job.RulesProblem) as refused:
+        job.parse_rules(text, "s3://b/p/scripts/rules-m1.spark.json", "m1")
+    message = str(refused.value)
+    assert "\n" not in message and found in message
+    assert "expects rules model m1" in message and "pipeline aws setup" in message
+
+
+def test_load_rules_reads_through_hadoop_and_a_missing_file_names_the_expected_model(spark, rules, rules_file, rules_model, tmp_path):
+    assert rules.model == rules_model and [n for n, _ in rules.statements][-1] == "quality_report"
+    assert set(rules.columns) == set(job.ENTITIES) and rules.keys["orders"] == rules.names("orders")[0]
+    with pytest.raises(job.RulesProblem, match=rf"rules file .*nowhere\.json does not exist .*expects rules model {rules_model}"):
+        job.load_rules(spark, str(tmp_path / "nowhere.json"), rules_model)
 
 
 def _write(root: Path, entity: str, day: str, name: str, text: str) -> None:
@@ -159,7 +268,7 @@ def _write(root: Path, entity: str, day: str, name: str, text: str) -> None:
     path.write_text(text)
 
 
-def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, job_runs, tmp_path):
+def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, rules, job_runs, tmp_path):
     processed = tmp_path / "processed"
     shutil.copytree(job_runs("small")["processed"], processed)
     raw = tmp_path / "lake"
@@ -176,7 +285,7 @@ def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, job_runs,
         "201,6,20,2025-10-28,99,1\n"  # both from this batch
         "202,2,20,2025-10-28,10,1\n",  # customer 2 was rejected on 10-27, so never reached the warehouse
     )
-    metrics = job.run(spark, nxt, str(raw), str(processed))
+    metrics = job.run(spark, rules, nxt, str(raw), str(processed))
     assert (metrics["orders.loaded"], metrics["orders.rejected"]) == (2, 1)
     rejects = spark.read.parquet(str(processed / "rejects" / "orders" / f"batch_date={nxt}")).collect()
     assert [(r["row_number"], r["reason"]) for r in rejects] == [(4, "unknown_customer")]
@@ -185,7 +294,7 @@ def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, job_runs,
     assert spark.read.parquet(str(processed / "rejects" / "products" / f"batch_date={nxt}")).count() == 0
 
 
-def test_an_earlier_date_rerun_after_later_ones_does_not_see_their_dimensions(spark, job_runs, tmp_path):
+def test_an_earlier_date_rerun_after_later_ones_does_not_see_their_dimensions(spark, rules, job_runs, tmp_path):
     processed = tmp_path / "processed"
     shutil.copytree(job_runs("small")["processed"], processed)
     raw = tmp_path / "lake"
@@ -201,22 +310,22 @@ def test_an_earlier_date_rerun_after_later_ones_does_not_see_their_dimensions(sp
         "300,7,21,2025-10-26,30,1\n"  # both from this batch
         "301,5,21,2025-10-26,30,1\n",  # customer 5 first appears in the later 10-27 batch
     )
-    metrics = job.run(spark, before, str(raw), str(processed))
+    metrics = job.run(spark, rules, before, str(raw), str(processed))
     assert (metrics["orders.loaded"], metrics["orders.rejected"]) == (1, 1)
     rejects = spark.read.parquet(str(processed / "rejects" / "orders" / f"batch_date={before}")).collect()
     assert [(r["row_number"], r["reason"]) for r in rejects] == [(3, "unknown_customer")]
 
 
-def test_a_header_without_a_required_column_names_file_and_column(spark, tmp_path):
+def test_a_header_without_a_required_column_names_file_and_column(spark, rules, tmp_path):
     shutil.copytree(SMALL / "raw", tmp_path / "raw")
     _write(tmp_path, "customers", D, "zz_extra.csv", "customer_id,first_name,last_name,join_date,city,state\n9,A,B,2025-01-01,X,Y\n")
     with pytest.raises(job.InvalidRawData, match=r"zz_extra\.csv: header lacks customers column\(s\) email"):
-        job.transform(spark, D, str(tmp_path), str(tmp_path / "processed"))
+        job.transform(spark, rules, D, str(tmp_path), str(tmp_path / "processed"))
 
 
-def test_a_partition_without_files_is_a_clear_error(spark, tmp_path):
+def test_a_partition_without_files_is_a_clear_error(spark, rules, tmp_path):
     with pytest.raises(job.InvalidRawData, match=r"raw/customers/2025-10-27/: no \.csv, \.csv\.gz or \.xlsx file"):
-        job.transform(spark, D, str(tmp_path), str(tmp_path / "processed"))
+        job.transform(spark, rules, D, str(tmp_path), str(tmp_path / "processed"))
 
 
 def test_a_run_date_that_is_no_calendar_date_is_refused():

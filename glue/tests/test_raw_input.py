@@ -46,9 +46,9 @@ def _collect(df, *columns: str) -> list[tuple]:
     return sorted(tuple(r[c] for c in columns) for r in df.select(*columns).collect())
 
 
-def _transform(spark, lake: Path, day: str = D) -> job.Batch:
+def _transform(spark, rules, lake: Path, day: str = D) -> job.Batch:
     """The day's batch, unwritten: what these tests check is in its frames and metrics."""
-    return job.transform(spark, day, str(lake), str(lake.parent / "processed"))
+    return job.transform(spark, rules, day, str(lake), str(lake.parent / "processed"))
 
 
 def _nothing_written(processed: Path) -> bool:
@@ -76,7 +76,7 @@ def _damaged(kind: str) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["first_60_percent", "trailer_cut", "byte_flipped", "second_member_cut"])
-def test_a_truncated_or_corrupt_gzip_fails_the_job_with_one_line_naming_the_file(spark, tmp_path, kind):
+def test_a_truncated_or_corrupt_gzip_fails_the_job_with_one_line_naming_the_file(spark, rules, tmp_path, kind):
     data = _damaged(kind)
     with pytest.raises((EOFError, OSError, zlib.error)):  # what `gzip -t` reports too
         gzip.decompress(data)
@@ -85,7 +85,7 @@ def test_a_truncated_or_corrupt_gzip_fails_the_job_with_one_line_naming_the_file
     lake, processed = tmp_path / "lake", tmp_path / "processed"
     _day(lake, customers={"customers.csv.gz": data})
     with pytest.raises(job.InvalidRawData) as raised:
-        job.run(spark, D, str(lake), str(processed))
+        job.run(spark, rules, D, str(lake), str(processed))
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith("file:") and f"{lake}/raw/customers/{D}/customers.csv.gz: " in message
@@ -103,10 +103,10 @@ GLOB_LIKE_ORDERS = {
 }
 
 
-def test_file_names_with_glob_characters_are_read_once_each_by_exact_name(spark, tmp_path):
+def test_file_names_with_glob_characters_are_read_once_each_by_exact_name(spark, rules, tmp_path):
     lake = tmp_path / "lake"
     _day(lake, orders=GLOB_LIKE_ORDERS)
-    batch = _transform(spark, lake)
+    batch = _transform(spark, rules, lake)
     metrics = batch.metrics
     assert (metrics["orders.read"], metrics["orders.loaded"], metrics["orders.rejected"], metrics["orders.duplicates"]) == (4, 4, 0, 0)
     got = _collect(batch.silver["orders"], "order_id", "quantity", "order_amount", "source_file", "source_row")
@@ -118,7 +118,7 @@ def test_file_names_with_glob_characters_are_read_once_each_by_exact_name(spark,
     ]
 
 
-def test_lake_and_output_roots_with_glob_characters_are_taken_literally(spark, tmp_path):
+def test_lake_and_output_roots_with_glob_characters_are_taken_literally(spark, rules, tmp_path):
     # the second batch reads the first one's dimensions back from <processed>/gold/dim_*/
     lake, processed = tmp_path / "lake [1] {a,b} *?", tmp_path / "out [2] (c)*"
     _day(lake, "2025-10-26")
@@ -128,8 +128,8 @@ def test_lake_and_output_roots_with_glob_characters_are_taken_literally(spark, t
         products={"products?.csv": PRODUCTS + "11,Gadget,Tools,5\n"},
         orders={"orders*.csv": ORDERS + "300,1,10,2025-10-27,19.99,1\n301,2,11,2025-10-27,5,1\n302,3,11,2025-10-27,5,1\n"},
     )
-    job.run(spark, "2025-10-26", str(lake), str(processed))
-    metrics = job.run(spark, D, str(lake), str(processed))
+    job.run(spark, rules, "2025-10-26", str(lake), str(processed))
+    metrics = job.run(spark, rules, D, str(lake), str(processed))
     assert (metrics["orders.loaded"], metrics["orders.rejected"]) == (2, 1)
     rejects = _rows(spark, processed / "rejects" / "orders" / f"batch_date={D}", "source_file", "row_number", "reason")
     assert rejects == [("orders*.csv", 4, "unknown_customer")]
@@ -154,11 +154,11 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
-def test_a_line_that_does_not_split_into_the_header_fields_is_a_malformed_row_reject(spark, tmp_path, eol):
+def test_a_line_that_does_not_split_into_the_header_fields_is_a_malformed_row_reject(spark, rules, tmp_path, eol):
     lake = tmp_path / "lake"
     text = eol.join([ORDERS.rstrip("\n"), *(line.format(eol=eol) for _, line, _ in MALFORMED)])  # no line end after the last
     _day(lake, orders={"orders.csv": text})
-    batch = _transform(spark, lake)
+    batch = _transform(spark, rules, lake)
     metrics = batch.metrics
 
     assert _collect(batch.silver["orders"], "order_id", "source_row") == [(100, 2), (106, 9)]
@@ -178,12 +178,12 @@ def test_a_line_that_does_not_split_into_the_header_fields_is_a_malformed_row_re
     assert (metrics["orders.read"], metrics["orders.loaded"], metrics["orders.rejected"], metrics["orders.duplicates"]) == (10, 2, 7, 1)
 
 
-def test_a_file_that_is_not_utf8_fails_the_job_with_one_line_naming_it(spark, tmp_path):
+def test_a_file_that_is_not_utf8_fails_the_job_with_one_line_naming_it(spark, rules, tmp_path):
     lake, processed = tmp_path / "lake", tmp_path / "processed"
     latin1 = (CUSTOMERS + "1,Ada,Lovelace,ada@example.com,2025-01-15,London,ca\n2,Zoë,Brontë,zoe@example.com,2025-01-15,Haworth,yo\n").encode("latin-1")
     _day(lake, customers={"customers.csv": latin1})
     with pytest.raises(job.InvalidRawData) as raised:
-        job.run(spark, D, str(lake), str(processed))
+        job.run(spark, rules, D, str(lake), str(processed))
     message = str(raised.value)
     assert "\n" not in message
     assert f"{lake}/raw/customers/{D}/customers.csv: " in message
@@ -191,13 +191,13 @@ def test_a_file_that_is_not_utf8_fails_the_job_with_one_line_naming_it(spark, tm
     assert _nothing_written(processed)
 
 
-def test_utf8_with_a_bom_in_a_gzip_of_several_members_is_read_to_its_end(spark, tmp_path):
+def test_utf8_with_a_bom_in_a_gzip_of_several_members_is_read_to_its_end(spark, rules, tmp_path):
     # concatenated members are valid gzip (`cat a.gz b.gz`); a reader stopping after the first loses rows
     text = "\ufeff" + BIG_CUSTOMERS.replace("\n", "\r\n") + "3001,Zoë,Brontë,zoe@example.com,2025-01-15,Haworth,yo\r\n"
     data = text.encode("utf-8")
     lake = tmp_path / "lake"
     _day(lake, customers={"customers.csv.gz": gzip.compress(data[:5000], mtime=0) + gzip.compress(data[5000:], mtime=0)})
-    batch = _transform(spark, lake)
+    batch = _transform(spark, rules, lake)
     assert (batch.metrics["customers.read"], batch.metrics["customers.loaded"]) == (3001, 3001)
     last = batch.silver["customers"].where("customer_id = 3001")
     assert _collect(last, "first_name", "last_name", "source_row") == [("Zoë", "Brontë", 3002)]

@@ -11,6 +11,7 @@ import { createAwsActivities } from '../../src/activities/aws';
 import { classifyAwsError } from '../../src/activities/aws/aws-errors';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { dpuSeconds } from '../../src/activities/aws/glue';
+import { MODEL_VERSION, rulesFileName } from '../../src/rules/artifact';
 import type { RunRef } from '../../src/activities/types';
 import { motoAwsConfig } from '../support/moto';
 
@@ -86,6 +87,19 @@ describe('Glue job run states', () => {
 });
 
 describe('Glue job run start', () => {
+  it("passes the rules file beside the job script and this worker's rules model", async () => {
+    mock.on(GetJobRunsCommand).resolves({ JobRuns: [] });
+    mock.on(StartJobRunCommand).resolves({ JobRunId: 'jr_rules' });
+    expect(await acts.startEtlRun({ run })).toEqual({ etlRunId: 'jr_rules' });
+    const args = mock.commandCalls(StartJobRunCommand)[0]!.args[0].input.Arguments;
+    expect(args).toMatchObject({
+      '--run_date': '2025-10-27',
+      '--rules': `s3://pipeline-test-lake/lake/scripts/${rulesFileName()}`,
+      '--rules_model': MODEL_VERSION,
+    });
+    expect(rulesFileName()).toBe(`rules-${MODEL_VERSION}.spark.json`);
+  });
+
   it('at the concurrent-runs limit starts nothing and says so, so the workflow waits; other errors are classified', async () => {
     mock.on(GetJobRunsCommand).resolves({ JobRuns: [] });
     mock

@@ -1,16 +1,15 @@
 /**
- * The Athena quality query, run for real on DuckDB over tables shaped like the crawler's (every
- * column text, the date folder as partition_0). Athena's regexp_like is DuckDB's regexp_matches;
- * everything else in the query is common to both engines.
+ * The Athena quality query on a real Trino 476 server (Athena engine v3 is Trino), over tables shaped
+ * like the crawler's: every column text, the date folder as partition_0. Expected values follow the
+ * design's formulas (n counts exact copies once; referential consistency among orders passing 0-5).
  */
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qualityChecksSql } from '../../src/activities/aws/quality-sql';
+import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/quality-sql';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
+import type { TestTrino } from '../support/trino';
+import { loadVarcharTable, startTrino } from '../support/trino';
 
-let instance: DuckDBInstance;
-let db: DuckDBConnection;
+let trino: TestTrino;
 
 const tables = {
   customers: ['customer_id', 'first_name', 'last_name', 'email', 'join_date', 'city', 'state'],
@@ -43,29 +42,23 @@ const rows: Record<keyof typeof tables, [string, (string | null)[]][]> = {
 };
 
 beforeAll(async () => {
-  instance = await DuckDBInstance.create(':memory:');
-  db = await instance.connect();
-  await db.run('CREATE SCHEMA ecommerce_raw');
+  trino = await startTrino();
   for (const [name, cols] of Object.entries(tables) as [keyof typeof tables, string[]][]) {
-    await db.run(`CREATE TABLE ecommerce_raw.${name} (${cols.map((c) => `${c} VARCHAR`).join(', ')}, partition_0 VARCHAR)`);
-    for (const [day, values] of rows[name]) {
-      const lit = (v: string | null) => (v === null ? 'NULL' : `'${v}'`);
-      await db.run(`INSERT INTO ecommerce_raw.${name} VALUES (${[...values, day].map(lit).join(', ')})`);
-    }
+    await loadVarcharTable(trino, name, [...cols, 'partition_0'], rows[name].map(([day, values]) => [...values, day]));
+    // No workbook was delivered: the converted sheets' tables are empty.
+    await loadVarcharTable(trino, `${SHEETS_TABLE_PREFIX}${name}`, [...cols, 'partition_0'], []);
   }
 });
 
-afterAll(() => {
-  db?.closeSync();
-  instance?.closeSync();
+afterAll(async () => {
+  await trino?.stop();
 });
 
 async function measure(runDate: string): Promise<Record<string, { value: number; threshold: number; passed: boolean }>> {
-  const sql = qualityChecksSql('ecommerce_raw', runDate, DEFAULT_QUALITY_THRESHOLDS).replace(/regexp_like\(/g, 'regexp_matches(');
-  const reader = await db.runAndReadAll(sql);
+  const res = await trino.query(qualityChecksSql('default', runDate, DEFAULT_QUALITY_THRESHOLDS));
   const out: Record<string, { value: number; threshold: number; passed: boolean }> = {};
-  for (const r of reader.getRowObjectsJS()) {
-    out[`${String(r.entity)}.${String(r.check)}`] = { value: Number(r.value), threshold: Number(r.threshold), passed: Boolean(r.passed) };
+  for (const [entity, check, value, threshold, passed] of res.rows) {
+    out[`${String(entity)}.${String(check)}`] = { value: Number(value), threshold: Number(threshold), passed: Boolean(passed) };
   }
   return out;
 }
@@ -74,23 +67,27 @@ describe('quality checks SQL', () => {
   it("measures each entity's batch by the contract's rules", async () => {
     const m = await measure('2025-10-27');
     expect(Object.keys(m)).toHaveLength(13);
-    expect(m['customers.row_count']).toEqual({ value: 6, threshold: 1, passed: true });
-    expect(m['customers.completeness']?.value).toBeCloseTo(4 / 6);
-    expect(m['customers.validity']?.value).toBeCloseTo(5 / 6);
-    expect(m['customers.key_uniqueness']?.value).toBeCloseTo(3 / 4);
+    // The exact copy of customer 3 counts once; of customer 4's two records one is duplicate_key.
+    expect(m['customers.row_count']).toEqual({ value: 5, threshold: 1, passed: true });
+    expect(m['customers.completeness']?.value).toBeCloseTo(4 / 5, 12);
+    expect(m['customers.validity']?.value).toBeCloseTo(4 / 5, 12);
+    expect(m['customers.key_uniqueness']?.value).toBeCloseTo(1 - 1 / 4, 12);
     expect(m['products.validity']).toEqual({ value: 0.5, threshold: 0.97, passed: false });
     expect(m['products.completeness']).toEqual({ value: 1, threshold: 0.95, passed: true });
     expect(m['orders.row_count']?.value).toBe(5);
     expect(m['orders.completeness']?.value).toBe(1); // delivery_date is optional
-    expect(m['orders.validity']?.value).toBeCloseTo(3 / 5);
+    expect(m['orders.validity']?.value).toBeCloseTo(3 / 5, 12);
     expect(m['orders.key_uniqueness']?.value).toBe(1);
-    expect(m['orders.referential_consistency']).toEqual({ value: 0.8, threshold: 0.99, passed: false });
+    // Of the three orders passing checks 0-5, one refers to customer 7, who exists in no batch.
+    expect(m['orders.referential_consistency']?.value).toBeCloseTo(1 - 1 / 3, 12);
+    expect(m['orders.referential_consistency']).toMatchObject({ threshold: 0.99, passed: false });
   });
 
   it('reports an empty batch through row_count only', async () => {
     const m = await measure('2025-11-01');
     expect(m['orders.row_count']).toEqual({ value: 0, threshold: 1, passed: false });
-    expect(m['orders.validity']?.passed).toBe(true);
+    // Nothing to measure gives 1.0: only row_count fails an empty batch.
+    expect(m['orders.validity']).toEqual({ value: 1, threshold: 0.97, passed: true });
   });
 
   it('refuses a run date or database name that is not plain', () => {

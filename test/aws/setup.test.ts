@@ -3,7 +3,7 @@
  * and a second --apply changes nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,14 +17,15 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import type { Field } from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
 import { statementsFor } from '../../src/activities/aws/redshift';
 import type { SetupStep } from '../../src/activities/aws/setup';
-import { GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, runSetup } from '../../src/activities/aws/setup';
+import { GLUE_SCRIPT, GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, findGlueScript, runSetup } from '../../src/activities/aws/setup';
+import { MODEL_VERSION, rulesArtifact, rulesFileName } from '../../src/rules/artifact';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 
@@ -75,12 +76,13 @@ describe('pipeline aws setup', () => {
     expect(first.stdout).toContain('created  Glue database ecommerce_raw');
     expect(first.stdout).toContain('created  Glue crawler ecommerce-raw-crawler');
     expect(first.stdout).toContain('created  Glue job ecommerce-etl-job');
+    expect(first.stdout).toContain(`created  Glue job rules s3://pipeline-setup-lake/shop/scripts/${rulesFileName()} - rules model ${MODEL_VERSION}`);
     expect(first.stdout).toContain('created  Athena workgroup ecommerce-pipeline');
     expect(first.stdout).toContain('skipped  Redshift schema analytics');
 
     const second = await pipeline('aws', 'setup', '--apply', '--skip-warehouse');
     expect(second.stdout).not.toMatch(/created|updated/);
-    expect(second.stdout.match(/ ok {7}/g)?.length).toBeGreaterThanOrEqual(9);
+    expect(second.stdout.match(/ ok {7}/g)?.length).toBeGreaterThanOrEqual(10);
 
     const recheck = await pipeline('aws', 'setup', '--skip-warehouse');
     expect(recheck.stdout).toContain('nothing to change');
@@ -97,6 +99,10 @@ describe('pipeline aws setup', () => {
       expect(job.Job?.GlueVersion).toBe('5.0');
       const script = await c.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: 'shop/scripts/ecommerce_etl_job.py' }));
       expect(await script.Body?.transformToString()).toContain('--run_date');
+      // The rules beside the script: this release's Spark rendering, under its versioned name.
+      const rules = await c.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: `shop/scripts/rules-${MODEL_VERSION}.spark.json` }));
+      expect(rules.ContentType).toBe('application/json');
+      expect(JSON.parse((await rules.Body?.transformToString()) ?? '{}')).toEqual(rulesArtifact('spark'));
       const wg = await c.athena.send(new GetWorkGroupCommand({ WorkGroup: 'ecommerce-pipeline' }));
       expect(wg.WorkGroup?.Configuration?.ResultConfiguration?.OutputLocation).toBe('s3://pipeline-setup-lake/shop/athena-results/');
     } finally {
@@ -117,6 +123,37 @@ describe('pipeline aws setup', () => {
 
     const absent = await runSetup(config, clients, { apply: true, skipWarehouse: true, scriptPath: path.join(tmp, 'missing.py') });
     expect(absent.find((s) => s.resource.startsWith('Glue job script'))).toMatchObject({ state: 'skipped', detail: expect.stringContaining('WARNING') });
+  });
+
+  it('uploads the rules again when the object differs from this release\'s rendering', async () => {
+    const config = motoAwsConfig(moto.url, { bucket: 'pipeline-setup-rules', glueCrawler: 'crawler-rules', glueJob: 'etl-rules' });
+    const key = `lake/scripts/${rulesFileName()}`;
+    const rulesStep = (steps: SetupStep[]) => steps.find((s) => s.resource === `Glue job rules s3://pipeline-setup-rules/${key}`);
+    expect(rulesStep(await runSetup(config, clients, { apply: false, skipWarehouse: true }))).toMatchObject({ state: 'missing' });
+    expect(rulesStep(await runSetup(config, clients, { apply: true, skipWarehouse: true }))).toMatchObject({ state: 'created' });
+    expect(rulesStep(await runSetup(config, clients, { apply: true, skipWarehouse: true }))).toMatchObject({ state: 'exists' });
+
+    // Someone's hand-edited copy (or a broken upload) under the same name.
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'pipeline-setup-rules', Key: key, Body: '{"model":"edited"}' }));
+    const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true });
+    expect(rulesStep(plan)).toMatchObject({ state: 'outdated', applyUpdates: true, detail: expect.stringContaining(`differs from rules model ${MODEL_VERSION}`) });
+    expect(rulesStep(await runSetup(config, clients, { apply: true, skipWarehouse: true }))).toMatchObject({ state: 'updated' });
+    const body = await clients.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-rules', Key: key }));
+    expect(JSON.parse((await body.Body?.transformToString()) ?? '{}')).toMatchObject({ model: MODEL_VERSION, dialect: 'spark' });
+  });
+
+  it('finds the job script from src/ and from a build in dist/ (the image has /app/dist/src and /app/glue)', () => {
+    expect(GLUE_SCRIPT).toBe(path.join(ROOT, 'glue', 'ecommerce_etl_job.py'));
+    const image = mkdtempSync(path.join(tmpdir(), 'image-'));
+    try {
+      const compiled = path.join(image, 'dist', 'src', 'activities', 'aws');
+      mkdirSync(compiled, { recursive: true });
+      mkdirSync(path.join(image, 'glue'));
+      writeFileSync(path.join(image, 'glue', 'ecommerce_etl_job.py'), '# job\n');
+      expect(findGlueScript(compiled)).toBe(path.join(image, 'glue', 'ecommerce_etl_job.py'));
+    } finally {
+      rmSync(image, { recursive: true, force: true });
+    }
   });
 
   it('reports a job on another Glue version (or script) as outdated and leaves it as it is', async () => {

@@ -1,4 +1,5 @@
 /** Glue: the crawler over raw/ (catalog stage) and the Spark ETL job (transform stage). */
+import { SHEETS_TABLE_PREFIX } from './quality-sql';
 import {
   BatchStopJobRunCommand,
   GetCrawlerCommand,
@@ -11,6 +12,7 @@ import {
 import type { GlueClient, JobRun, Table } from '@aws-sdk/client-glue';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsConfig } from '../../config';
+import { MODEL_VERSION, rulesFileName } from '../../rules/artifact';
 import { ENTITIES } from '../../shared/contract';
 import type { CatalogedTable, CrawlHandle, CrawlStatus, EtlRunHandle, EtlRunStatus, JobState, RunRef } from '../types';
 import { awsCall, awsErrorName, classifyAwsError } from './aws-errors';
@@ -21,6 +23,16 @@ import { runKey } from './tokens';
 
 /** The job argument that ties a Glue job run to the workflow stage attempt that started it. */
 export const RUN_KEY_ARGUMENT = '--pipeline_run_key';
+/** The job arguments naming the rules file and the model version this worker's rules are. */
+export const RULES_ARGUMENT = '--rules';
+export const RULES_MODEL_ARGUMENT = '--rules_model';
+
+/**
+ * Where `pipeline aws setup` puts the rules the job runs (src/rules/artifact.ts): beside the job
+ * script, under a versioned name, so a run started by this worker reads the rules it was built with.
+ */
+export const rulesObjectKey = (config: AwsConfig) => `${config.prefix}scripts/${rulesFileName()}`;
+
 /** How many recent job runs are searched for one this stage attempt already started. */
 const REATTACH_SCAN_PAGES = 3;
 
@@ -71,7 +83,9 @@ async function listCatalogedTables(glue: GlueClient, config: AwsConfig): Promise
   } while (nextToken);
   const found: CatalogedTable[] = [];
   for (const entity of ENTITIES) {
-    const t = tables.find((x) => x.Name === entity) ?? tables.find((x) => x.Name?.endsWith(`_${entity}`));
+    // The converted sheets' tables are setup's, not the crawler's.
+    const crawled = tables.filter((x) => !x.Name?.startsWith(SHEETS_TABLE_PREFIX));
+    const t = crawled.find((x) => x.Name === entity) ?? crawled.find((x) => x.Name?.endsWith(`_${entity}`));
     if (!t) continue;
     const recordCount = Number(t.Parameters?.recordCount);
     found.push({
@@ -97,6 +111,9 @@ export async function startEtlRun(glue: GlueClient, config: AwsConfig, run: RunR
       '--run_date': run.runDate,
       '--raw_path': paths.rootUri,
       '--processed_path': paths.processedUri,
+      // The job refuses rules of another model in one line, naming both: run `pipeline aws setup` again.
+      [RULES_ARGUMENT]: `s3://${config.bucket}/${rulesObjectKey(config)}`,
+      [RULES_MODEL_ARGUMENT]: MODEL_VERSION,
       [RUN_KEY_ARGUMENT]: key,
     },
   });

@@ -13,6 +13,7 @@ import { checkRawColumnOrder, columnOrderFailure } from './raw-column-order';
 import * as redshift from './redshift';
 import { listRawPartition, readEtlMetrics, unreadInPartitions } from './s3';
 import { publishNotice } from './sns';
+import { convertWorkbooks, unreadInWorkbooks } from './workbooks';
 
 export interface AwsActivities extends PipelineActivities {
   close(): Promise<void>;
@@ -35,13 +36,18 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
   return {
     listRawPartition: (input) => listRawPartition(clients.s3, config, input),
 
-    startCrawl: () => glue.startCrawl(clients.glue, config),
+    async startCrawl({ run }) {
+      // The crawler reads no workbooks: their sheets become CSV under converted/ first (workbooks.ts).
+      await convertWorkbooks(clients.s3, config, run.runDate);
+      return glue.startCrawl(clients.glue, config);
+    },
     async getCrawlState({ run, crawlId }) {
       const status = await glue.getCrawlState(clients.glue, config, crawlId);
       if (status.state !== 'SUCCEEDED') return status;
       const problems = await checkRawColumnOrder(clients.s3, config, run.runDate, status.tables ?? []);
       if (problems.length > 0) return { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
-      const unread = await unreadInPartitions(clients.s3, config, run.runDate);
+      const [files, sheets] = await Promise.all([unreadInPartitions(clients.s3, config, run.runDate), unreadInWorkbooks(clients.s3, config, run.runDate)]);
+      const unread = [...files, ...sheets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       return unread.length ? { ...status, unread } : status;
     },
 

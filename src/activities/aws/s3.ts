@@ -70,6 +70,8 @@ export async function readEtlMetrics(s3: S3Client, config: AwsConfig, runDate: s
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidData(`${where} must hold a JSON object of metric name to number`);
   const metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    // The job's own quality report (the Spark rendering of the gate) is not a metric.
+    if (name === 'quality') continue;
     if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidData(`${where}: metric ${name} is not a number (${JSON.stringify(value)})`);
     metrics[name] = value;
   }

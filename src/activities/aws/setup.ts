@@ -1,8 +1,10 @@
 /**
  * `pipeline aws setup`: checks (plan) or creates (apply) what the aws backend needs, each step
- * idempotent: the bucket and its folders, the Glue database, crawler and job (with its script), the
- * Athena workgroup and the Redshift schema. Existing resources are reported, never changed, except
- * the job script, which is uploaded again when it differs from glue/ecommerce_etl_job.py; one that
+ * idempotent: the bucket and its folders, the Glue database, crawler and job (with its script and
+ * the rules it runs), the Athena workgroup and the Redshift schema. Existing resources are reported,
+ * never changed, except the job script, which is uploaded again when it differs from
+ * glue/ecommerce_etl_job.py, and the rules file (the contract rendered as Spark SQL by src/rules,
+ * `scripts/rules-<model>.spark.json`), uploaded again when it differs from this release's; one that
  * differs from what setup would create (a crawler over another path, a job on another Glue version
  * or script) is reported `outdated`. The plan reads the warehouse catalog (one read-only query) to
  * tell which of ddl.sql's schema and tables exist.
@@ -10,6 +12,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { projectFile } from './project-files';
+import { ensureSheetTables } from './sheet-tables';
 import { CreateWorkGroupCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, GetCrawlerCommand, GetDatabaseCommand, GetJobCommand } from '@aws-sdk/client-glue';
 import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
@@ -19,10 +23,17 @@ import type { AwsConfig } from '../../config';
 import { badConfig } from '../errors';
 import { awsCall, awsErrorName } from './aws-errors';
 import type { AwsClients } from './clients';
+import { MODEL_VERSION, rulesArtifactText } from '../../rules/artifact';
+import { rulesObjectKey } from './glue';
 import { lakePaths } from './lake-paths';
 import { executeStatements, statementsFor, warehouseTarget } from './redshift';
 
-export const GLUE_SCRIPT = path.resolve(__dirname, '../../../glue/ecommerce_etl_job.py');
+/** glue/ecommerce_etl_job.py of this checkout or image (see project-files.ts). */
+export function findGlueScript(from = __dirname): string {
+  return projectFile(path.join('glue', 'ecommerce_etl_job.py'), from);
+}
+
+export const GLUE_SCRIPT = findGlueScript();
 
 /**
  * Glue 5.0 runs Spark 3.5.4 on Python 3.11 and Java 17; glue/tests runs the job on the same pyspark
@@ -149,6 +160,24 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
       `over ${paths.rawUri}`,
     );
   }
+
+  // The rules the job runs, beside its script; the job refuses a file of another model than the
+  // worker that starts it passes, so this must follow every release.
+  const rulesKey = rulesObjectKey(config);
+  const rulesRes = `Glue job rules s3://${bucket}/${rulesKey}`;
+  const rules = Buffer.from(rulesArtifactText('spark'));
+  const rulesHead = hasBucket ? await lookup(rulesRes, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rulesKey }))) : undefined;
+  const uploadRules = () =>
+    awsCall(rulesRes, 'PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: rulesKey, Body: rules, ContentType: 'application/json' })));
+  const rulesDetail = `rules model ${MODEL_VERSION}, rendered from src/shared for Spark`;
+  if (rulesHead && rulesHead.ETag?.replace(/"/g, '') !== md5(rules)) {
+    if (options.apply) {
+      await uploadRules();
+      record({ resource: rulesRes, state: 'updated', detail: rulesDetail });
+    } else record({ resource: rulesRes, state: 'outdated', detail: `differs from ${rulesDetail}; would upload`, applyUpdates: true });
+  } else await ensure(rulesRes, rulesHead !== undefined, uploadRules, rulesDetail);
+
+  await ensureSheetTables(glue, config, record, { apply: options.apply });
 
   const scriptPath = options.scriptPath ?? GLUE_SCRIPT;
   const scriptRes = `Glue job script s3://${bucket}/${paths.scriptKey}`;

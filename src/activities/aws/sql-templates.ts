@@ -4,10 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { projectFile } from './project-files';
 import { isIsoDate } from '../../shared/contract';
 import { badConfig } from '../errors';
 
-export const SQL_DIR = path.resolve(__dirname, '../../../sql/redshift');
+/** sql/redshift of this checkout or image (see project-files.ts). */
+export const SQL_DIR = projectFile(path.join('sql', 'redshift'));
 
 export interface SqlParams {
   run_date?: string;

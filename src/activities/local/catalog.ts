@@ -17,16 +17,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Entity } from '../../shared/contract';
-import { COLUMNS, ENTITIES } from '../../shared/contract';
+import { ENTITIES } from '../../shared/contract';
 import type { CatalogedTable, UnreadItem } from '../types';
 import { invalidData } from '../errors';
 import type { Lake, RawFile } from './lake';
-import type { SheetRows } from './xlsx';
-import { readWorkbook } from './xlsx';
+import type { SheetRows } from '../workbook';
+import { checkHeader, normaliseHeader, readWorkbook, sheetTable } from '../workbook';
 import { checkGzipComplete, compressionOf, exactPath, probeCsv, readCarefully } from './raw-csv';
 import type { Sql } from './warehouse';
 import { ident, lit, listLit } from './warehouse';
-import { columnNames } from './rules';
+import { columnNames } from '../../rules/verdicts';
 
 /** One table-shaped source: a CSV file, or one sheet of a workbook. */
 export interface Source {
@@ -60,36 +60,6 @@ function varcharColumns(width: number): string {
   return `{${Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}`;
 }
 
-/** Header names as the contract spells them: trimmed, lower case, `Order ID` and `order-id` as `order_id`. */
-export function normaliseHeader(cells: readonly (string | null)[]): string[] {
-  return cells.map((c) =>
-    (c ?? '')
-      .replace(/\ufeff/g, '')
-      .trim()
-      .toLowerCase()
-      .replace(/[\s-]+/g, '_'),
-  );
-}
-
-/** How many non-empty rows of a sheet are searched for its header (title rows may stand above it). */
-const SHEET_HEADER_SEARCH = 10;
-
-/** Names the contract needs that a header lacks, after checking no name appears twice. */
-function checkHeader(entity: Entity, header: string[], where: string): void {
-  const seen = new Set<string>();
-  for (const name of header) {
-    if (name && seen.has(name)) throw invalidData(`${where}: column '${name}' appears twice in the header (row 1)`);
-    seen.add(name);
-  }
-  const missing = COLUMNS[entity].filter((c) => c.required && !seen.has(c.name)).map((c) => c.name);
-  if (missing.length > 0) {
-    throw invalidData(
-      `${where}: header lacks ${entity} column(s) ${missing.join(', ')} (header row 1 has: ${header.filter(Boolean).join(', ') || 'nothing'})`,
-      { file: where, missing },
-    );
-  }
-}
-
 async function csvHeader(file: RawFile): Promise<string[]> {
   const probe = await probeCsv(file);
   if (probe.problem) throw invalidData(`${file.key}: ${probe.problem}`, { file: file.key });
@@ -109,7 +79,6 @@ function csvScan(file: RawFile, width: number, options: string): string {
 export async function planPartition(lake: Lake, entity: Entity, runDate: string): Promise<PartitionPlan> {
   const { files, unread } = lake.listRaw(entity, runDate);
   const sources: Source[] = [];
-  const contract = new Set(columnNames(entity));
   for (const file of files) {
     if (file.size === 0) {
       unread.push({ key: file.key, reason: 'an empty file (0 bytes: no header, no rows)' });
@@ -127,19 +96,13 @@ export async function planPartition(lake: Lake, entity: Entity, runDate: string)
     }
     for (const sheet of await readWorkbook(file.absPath, file.key)) {
       const where = `${file.key}[${sheet.sheet}]`;
-      // Title rows may stand above the header: the header is the first row naming a contract column.
-      const at = sheet.rows.slice(0, SHEET_HEADER_SEARCH).findIndex((r) => normaliseHeader(r.cells).some((h) => contract.has(h)));
-      if (at < 0) {
-        const first = sheet.rows[0].cells.filter((c) => c !== null && c.trim() !== '').slice(0, 5).join(', ');
-        unread.push({ key: where, reason: `a sheet with no ${entity} column in its first ${SHEET_HEADER_SEARCH} rows (first row: ${first})` });
+      const table = sheetTable(entity, sheet, where);
+      if ('unread' in table) {
+        unread.push({ key: where, reason: table.unread });
         continue;
       }
-      const headerRow = sheet.rows[at];
-      const header = normaliseHeader(headerRow.cells);
-      checkHeader(entity, header, where);
-      const width = header.length;
-      const rows = sheet.rows.slice(at + 1).map((r) => ({ rowNumber: r.rowNumber, cells: Array.from({ length: width }, (_, i) => r.cells[i] ?? null) }));
-      sources.push({ seq: sources.length, sourceFile: `${file.name}[${sheet.sheet}]`, file, header, sheet: { name: sheet.sheet, headerRow: headerRow.rowNumber, rows } });
+      const { header, headerRow, rows } = table;
+      sources.push({ seq: sources.length, sourceFile: `${file.name}[${sheet.sheet}]`, file, header, sheet: { name: sheet.sheet, headerRow, rows } });
     }
   }
   return { entity, files, sources, unread };

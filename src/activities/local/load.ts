@@ -14,7 +14,7 @@ import { ENTITIES } from '../../shared/contract';
 import type { ResultPage } from '../types';
 import { badConfig, missingResource } from '../errors';
 import type { Lake } from './lake';
-import { columnNames } from './rules';
+import { columnNames } from '../../rules/verdicts';
 import { dailySalesSelect } from './sales';
 import type { TransformOutput } from './transform';
 import { GOLD_TABLES, readBatchManifest } from './transform';

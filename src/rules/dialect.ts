@@ -1,0 +1,78 @@
+/**
+ * The few places where DuckDB, Spark SQL and Trino (Athena engine v3) spell the same thing
+ * differently. The rules themselves are rendered once, in verdicts.ts, over this interface; the
+ * parity suite runs each rendering on its real engine.
+ */
+
+export type DialectName = 'duckdb' | 'spark' | 'trino';
+
+export type CastType = 'BIGINT' | 'INTEGER' | 'DATE';
+
+export interface Dialect {
+  name: DialectName;
+  /** A string literal holding exactly `value`. */
+  str(value: string): string;
+  ident(name: string): string;
+  /** True when the whole of `x` matches `pattern` (a regex in the syntax RE2, Java and Joni share). */
+  fullMatch(x: string, pattern: string): string;
+  /** `x` without whitespace (WS below) at either end. */
+  strip(x: string): string;
+  /** What a cast reads: DuckDB's casts skip surrounding whitespace themselves, the others need it stripped. */
+  castInput(x: string): string;
+  tryCast(x: string, type: CastType): string;
+  /** A decimal text rounded half away from zero to DECIMAL(p, s), NULL when it does not fit. */
+  money(x: string, precision: number, scale: number): string;
+  /** A double-precision division that the engine does not turn into an integer or a decimal one. */
+  ratio(num: string, den: string): string;
+}
+
+/** Whitespace as Spark's `\s` and Python's csv module count it at a value's ends: space, tab, LF, VT, FF, CR. */
+export const WS = '[ \\t\\n\\x0B\\f\\r]';
+
+const quoteSql = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export const duckdb: Dialect = {
+  name: 'duckdb',
+  str: quoteSql,
+  ident: quoteIdent,
+  fullMatch: (x, p) => `regexp_full_match(${x}, ${quoteSql(p)})`,
+  strip: (x) => `regexp_replace(${x}, ${quoteSql(`^${WS}+|${WS}+$`)}, '', 'g')`,
+  castInput: (x) => x,
+  tryCast: (x, t) => `TRY_CAST(${x} AS ${t})`,
+  // The cast to (18, s) rounds half away from zero; the second one refuses what does not fit.
+  money: (x, p, s) => `TRY_CAST(TRY_CAST(${x} AS DECIMAL(18,${s})) AS DECIMAL(${p},${s}))`,
+  ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
+};
+
+/** Spark SQL string literals take backslash escapes, so a regex's backslashes are doubled. */
+const sparkStr = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export const spark: Dialect = {
+  name: 'spark',
+  str: sparkStr,
+  ident: (name) => `\`${name.replace(/`/g, '``')}\``,
+  // RLIKE finds a match anywhere; \A and \z pin it to the whole value (Java's $ would allow a final newline).
+  fullMatch: (x, p) => `(${x} RLIKE ${sparkStr(`\\A(?:${p})\\z`)})`,
+  strip: (x) => `regexp_replace(${x}, ${sparkStr(`\\A${WS}+|${WS}+\\z`)}, '')`,
+  castInput: (x) => spark.strip(x),
+  tryCast: (x, t) => `try_cast(${x} AS ${t})`,
+  // Spark rounds decimals half away from zero; 18 fraction digits survive until the rounding.
+  money: (x, p, s) => `try_cast(round(try_cast(${x} AS DECIMAL(38,18)), ${s}) AS DECIMAL(${p},${s}))`,
+  ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
+};
+
+export const trino: Dialect = {
+  name: 'trino',
+  str: quoteSql,
+  ident: quoteIdent,
+  // Joni's ^ and $ match at line breaks; \A and \z only at the ends of the value.
+  fullMatch: (x, p) => `regexp_like(${x}, ${quoteSql(`\\A(?:${p})\\z`)})`,
+  strip: (x) => `regexp_replace(${x}, ${quoteSql(`\\A${WS}+|${WS}+\\z`)}, '')`,
+  castInput: (x) => trino.strip(x),
+  tryCast: (x, t) => `TRY_CAST(${x} AS ${t})`,
+  money: (x, p, s) => `TRY_CAST(TRY_CAST(${x} AS DECIMAL(38,18)) AS DECIMAL(${p},${s}))`,
+  ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
+};
+
+export const DIALECTS: Record<DialectName, Dialect> = { duckdb, spark, trino };

@@ -1,0 +1,235 @@
+/**
+ * The data contract's per-row verdicts and the quality gate, rendered for one engine from the model
+ * in src/shared (columns, range rules, references, reasons, gate formulas). Every backend runs these
+ * statements, so the same batch gets the same verdicts and the same report everywhere.
+ *
+ * The renderer's inputs and outputs are named relations, so each engine materialises them its own
+ * way (DuckDB temp tables, Spark temp views, one Trino WITH query):
+ *
+ *   in   raw_<entity>       the batch's rows: each contract column as text (NULL when the file lacks
+ *                           it), `malformed_line` (the text of a line that did not split, else NULL)
+ *                           and `ord`, unique per row and larger for a later row in file order
+ *   in   known_<entity>     keys `k` of the dimension rows accepted in EARLIER batches
+ *   out  <entity>_verdicts  one row per record after exact copies collapse onto their last copy:
+ *                           the input columns, `t_<column>` (cleaned and typed), `complete`, `reason`
+ *                           (the first failing check, NULL when accepted) and `copies` (rows collapsed
+ *                           onto it, itself included)
+ *   out  quality_report     entity, check, value: the gate's formulas over the verdicts
+ */
+import type { ColumnSpec, Entity, RangeRule } from '../shared/contract';
+import { COLUMNS, ENTITIES, MONEY, RANGE_RULES, UNKNOWN_REFERENCE_REASON } from '../shared/contract';
+import type { GateFormula, RowSet } from '../shared/quality';
+import { GATE_FORMULAS } from '../shared/quality';
+import type { Dialect } from './dialect';
+import { WS } from './dialect';
+
+const INT = `${WS}*[+-]?[0-9]+${WS}*`;
+const DECIMAL = `${WS}*[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)${WS}*`;
+const DATE = `${WS}*[0-9]{4}-[0-9]{2}-[0-9]{2}${WS}*`;
+const BLANK = `${WS}*`;
+
+/** The parts of the contract the rules are rendered from; a test may render a changed copy. */
+export interface RulesModel {
+  columns: Record<Entity, readonly ColumnSpec[]>;
+  rangeRules: Record<Entity, readonly RangeRule[]>;
+  gate: readonly GateFormula[];
+}
+
+export const MODEL: RulesModel = { columns: COLUMNS, rangeRules: RANGE_RULES, gate: GATE_FORMULAS };
+
+export interface Statement {
+  /** The relation it defines. */
+  name: string;
+  select: string;
+}
+
+export const columnNames = (entity: Entity): string[] => COLUMNS[entity].map((c) => c.name);
+export const requiredColumns = (entity: Entity): string[] => COLUMNS[entity].filter((c) => c.required).map((c) => c.name);
+
+/** Entities an entity's columns refer to, in column order. */
+export function referencedEntities(entity: Entity): Entity[] {
+  return COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : []));
+}
+
+function keyOf(model: RulesModel, entity: Entity): string {
+  const key = model.columns[entity].find((c) => c.key);
+  if (!key) throw new Error(`the model gives ${entity} no key column`);
+  return key.name;
+}
+
+const isIdentifier = (c: ColumnSpec) => c.key === true || c.refersTo !== undefined;
+const isNumber = (c: ColumnSpec) => !isIdentifier(c) && (c.type === 'decimal' || c.type === 'integer');
+
+/** The expressions of one dialect over one entity's raw and typed columns. */
+function expressions(d: Dialect, model: RulesModel) {
+  const raw = (c: string) => d.ident(c);
+  const typed = (c: string) => d.ident(`t_${c}`);
+  const present = (c: string) => `(${raw(c)} IS NOT NULL AND NOT ${d.fullMatch(raw(c), BLANK)})`;
+  const matches = (c: string, pattern: string) => `(${raw(c)} IS NOT NULL AND ${d.fullMatch(raw(c), pattern)})`;
+  const cleanedText = (c: string) => `nullif(${d.strip(raw(c))}, '')`;
+
+  function typedValue(c: ColumnSpec): string {
+    const input = d.castInput(raw(c.name));
+    switch (c.type) {
+      case 'integer':
+        return d.tryCast(input, c.bits === 32 ? 'INTEGER' : 'BIGINT');
+      case 'date':
+        return d.tryCast(input, 'DATE');
+      case 'decimal':
+        return d.money(input, MONEY.precision, MONEY.scale);
+      case 'text': {
+        let v = cleanedText(c.name);
+        if (c.clean?.case) v = `${c.clean.case}(${v})`;
+        if (c.clean?.blankAs !== undefined) v = `coalesce(${v}, ${d.str(c.clean.blankAs)})`;
+        return v;
+      }
+    }
+  }
+
+  const pattern = (c: ColumnSpec) => (c.type === 'decimal' ? DECIMAL : c.type === 'date' ? DATE : INT);
+  /** Well-formed for its type (a date must also be a real day; an integer must fit its width). */
+  const wellFormed = (c: ColumnSpec) =>
+    c.type === 'decimal' ? matches(c.name, DECIMAL) : `(${matches(c.name, pattern(c))} AND ${typed(c.name)} IS NOT NULL)`;
+
+  function rangeHolds(r: RangeRule): string {
+    const than = typeof r.than === 'number' ? String(r.than) : typed(r.than.column);
+    // A comparison with a blank optional value is unknown, and holds.
+    return `coalesce(${typed(r.column)} ${r.op} ${than}, true)`;
+  }
+
+  /** Checks 0-4 in the contract's order: the first that fails names the row's reason. */
+  function rowReason(entity: Entity): string {
+    const cols = model.columns[entity];
+    const arms: [string, string[]][] = [
+      ['malformed_row', ['malformed_line IS NOT NULL']],
+      ['missing_key', cols.filter(isIdentifier).map((c) => `NOT ${wellFormed(c)}`)],
+      [
+        'bad_date',
+        cols
+          .filter((c) => c.type === 'date')
+          .map((c) => (c.mustBePresent ? `NOT ${wellFormed(c)}` : `(${present(c.name)} AND NOT ${wellFormed(c)})`)),
+      ],
+      [
+        'bad_number',
+        cols
+          .filter(isNumber)
+          .map((c) => (c.mustBePresent ? `NOT ${matches(c.name, pattern(c))}` : `(${present(c.name)} AND NOT ${matches(c.name, pattern(c))})`)),
+      ],
+      [
+        'out_of_range',
+        [
+          // Well-formed but too large for its type.
+          ...cols.filter(isNumber).map((c) => `(${present(c.name)} AND ${typed(c.name)} IS NULL)`),
+          ...model.rangeRules[entity].map((r) => `NOT ${rangeHolds(r)}`),
+        ],
+      ],
+    ];
+    const whens = arms.filter(([, conds]) => conds.length > 0).map(([reason, conds]) => `WHEN ${conds.join(' OR ')} THEN ${d.str(reason)}`);
+    return `CASE ${whens.join(' ')} END`;
+  }
+
+  const complete = (entity: Entity) =>
+    model.columns[entity]
+      .filter((c) => c.required)
+      .map((c) => present(c.name))
+      .join(' AND ');
+  const typedColumns = (entity: Entity) => model.columns[entity].map((c) => `${typedValue(c)} AS ${typed(c.name)}`).join(', ');
+
+  return { raw, typed, rowReason, complete, typedColumns };
+}
+
+/**
+ * Per entity: exact copies collapse onto their last copy, checks 0-4 give a reason, and among the
+ * rows still without one a key held more than once keeps only its last row (duplicate_key).
+ * `input` is the raw relation; `prefix` names the statements (`<prefix>_kept`, `_checked`, `_keyed`).
+ */
+export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: string, model: RulesModel = MODEL): Statement[] {
+  const e = expressions(d, model);
+  const rawCols = [...model.columns[entity].map((c) => e.raw(c.name)), 'malformed_line'].join(', ');
+  const key = e.typed(keyOf(model, entity));
+  return [
+    {
+      name: `${prefix}_kept`,
+      select: `SELECT * FROM (
+        SELECT *, max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies FROM ${input}
+      ) copied WHERE ord = last_copy`,
+    },
+    {
+      name: `${prefix}_checked`,
+      select: `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
+        FROM (SELECT *, ${e.typedColumns(entity)} FROM ${prefix}_kept) typed`,
+    },
+    {
+      name: `${prefix}_keyed`,
+      select: `SELECT *, CASE WHEN row_reason IS NOT NULL THEN row_reason
+          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END AS keyed_reason
+        FROM ${prefix}_checked`,
+    },
+  ];
+}
+
+/** The verdict statements of every entity, dimensions first (an order's references read them). */
+export function verdictStatements(d: Dialect, model: RulesModel = MODEL): Statement[] {
+  const out: Statement[] = [];
+  for (const entity of ENTITIES) {
+    out.push(...keyedRows(d, entity, `raw_${entity}`, entity, model));
+    const refs = model.columns[entity].filter((c) => c.refersTo);
+    if (refs.length === 0) {
+      out.push({ name: `${entity}_verdicts`, select: `SELECT *, keyed_reason AS reason FROM ${entity}_keyed` });
+      continue;
+    }
+    // unknown_*: a reference to no key accepted in this batch or an earlier one, in column order.
+    const joins = refs.map((c, i) => {
+      const target = c.refersTo as Entity;
+      return `LEFT JOIN (SELECT DISTINCT k FROM (
+          SELECT ${d.ident(`t_${keyOf(model, target)}`)} AS k FROM ${target}_verdicts WHERE reason IS NULL
+          UNION ALL SELECT k FROM known_${target}) keys_${i} WHERE k IS NOT NULL) ref_${i} ON r.${d.ident(`t_${c.name}`)} = ref_${i}.k`;
+    });
+    const arms = refs.map((c, i) => `WHEN ref_${i}.k IS NULL THEN ${d.str(UNKNOWN_REFERENCE_REASON[c.refersTo as 'customers' | 'products'])}`);
+    out.push({
+      name: `${entity}_verdicts`,
+      select: `SELECT r.*, CASE WHEN r.keyed_reason IS NOT NULL THEN r.keyed_reason ${arms.join(' ')} END AS reason
+        FROM ${entity}_keyed r ${joins.join(' ')}`,
+    });
+  }
+  return out;
+}
+
+function rowSet(d: Dialect, set: RowSet): string {
+  if (set === 'all') return 'true';
+  if (set === 'complete') return 'complete';
+  const list = ('reasonIn' in set ? set.reasonIn : set.reasonNotIn).map((r) => d.str(r)).join(', ');
+  return 'reasonIn' in set ? `(reason IN (${list}))` : `(reason IS NULL OR reason NOT IN (${list}))`;
+}
+
+function formulaValue(d: Dialect, f: GateFormula): string {
+  const count = (set: RowSet) => (set === 'all' ? 'count(*)' : `count(CASE WHEN ${rowSet(d, set)} THEN 1 END)`);
+  if (f.value === 'count') return `CAST(${count(f.of)} AS DOUBLE)`;
+  const share = d.ratio(count(f.of), count(f.among));
+  const value = f.value === 'share' ? share : `(1 - ${share})`;
+  // Nothing to measure gives 1.0: an empty batch fails row_count, not every ratio at once.
+  return `CASE WHEN ${count(f.among)} = 0 THEN CAST(1 AS DOUBLE) ELSE ${value} END`;
+}
+
+/** The quality report over the verdicts: position (report order), entity, check, value. */
+export function gateStatement(d: Dialect, model: RulesModel = MODEL): Statement {
+  const selects: string[] = [];
+  let position = 0;
+  for (const entity of ENTITIES) {
+    for (const f of model.gate) {
+      if ('entities' in f && f.entities && !f.entities.includes(entity)) continue;
+      selects.push(`SELECT ${position++} AS position, ${d.str(entity)} AS entity, ${d.str(f.check)} AS ${d.ident('check')}, ${formulaValue(d, f)} AS value FROM ${entity}_verdicts`);
+    }
+  }
+  return { name: 'quality_report', select: selects.join('\nUNION ALL\n') };
+}
+
+/** Every statement, in the order they must run. */
+export function ruleStatements(d: Dialect, model: RulesModel = MODEL): Statement[] {
+  return [...verdictStatements(d, model), gateStatement(d, model)];
+}
+
+/** One query holding every statement as a WITH clause and ending in `final` (Trino, or a test). */
+export function asOneQuery(statements: readonly Statement[], final: string): string {
+  return `WITH\n${statements.map((s) => `${s.name} AS (\n${s.select}\n)`).join(',\n')}\n${final}`;
+}
