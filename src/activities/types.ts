@@ -223,29 +223,56 @@ export interface PublishResult {
   failures?: ChannelFailure[];
 }
 
-// ---- the interface --------------------------------------------------------------------------------
+// ---- the interface, by stage ---------------------------------------------------------------------
+// Each stage's activities: the workflow's runner in src/workflows/stages.ts, the local twin in
+// src/activities/local/<stage>.ts and the AWS twin in src/activities/aws/<stage>.ts. The activity
+// type names are those of the recorded histories (test/histories), so they stay as they are.
 
-export interface PipelineActivities {
+/** awaitRawData (the sensor): are the day's raw files there? */
+export interface AwaitRawDataActivities {
   listRawPartition(input: ListRawPartitionInput): Promise<RawPartitionListing>;
+}
 
+/** catalog: the raw partitions read and described (local: bronze; aws: the Glue crawler). */
+export interface CatalogActivities {
   startCrawl(input: StartCrawlInput): Promise<CrawlHandle>;
   getCrawlState(input: CrawlStateInput): Promise<CrawlStatus>;
+}
 
+/** validate: the quality gate's query over the batch (local: DuckDB; aws: Athena). */
+export interface ValidateActivities {
   startQuery(input: StartQueryInput): Promise<QueryHandle>;
   getQueryState(input: QueryRef): Promise<JobStatus>;
   getQueryResults(input: QueryResultsInput): Promise<ResultPage>;
   stopQuery(input: QueryRef): Promise<void>;
+}
 
+/** transform: silver, gold and rejects from the batch (local: DuckDB; aws: the Glue job). */
+export interface TransformActivities {
   startEtlRun(input: StartEtlRunInput): Promise<EtlRunHandle>;
   getEtlRunState(input: EtlRunRef): Promise<EtlRunStatus>;
   stopEtlRun(input: EtlRunRef): Promise<void>;
+}
 
+/** load and verify: statements on the warehouse, `operation` says which (local: DuckDB; aws: Redshift). */
+export interface LoadActivities {
   startWarehouseStatements(input: WarehouseStatementsInput): Promise<StatementHandle>;
   getStatementState(input: StatementRef): Promise<StatementStatus>;
   getStatementResult(input: StatementRef & { nextToken?: string }): Promise<ResultPage>;
   cancelStatement(input: StatementRef): Promise<void>;
+}
 
+/** notify: one notice to the operator's channels (local: outbox and webhook; aws: SNS). */
+export interface NotifyActivities {
   publishNotification(notice: Notice): Promise<PublishResult>;
 }
+
+export interface PipelineActivities
+  extends AwaitRawDataActivities,
+    CatalogActivities,
+    ValidateActivities,
+    TransformActivities,
+    LoadActivities,
+    NotifyActivities {}
 
 export type ActivityName = keyof PipelineActivities;

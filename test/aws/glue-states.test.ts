@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsActivities } from '../../src/activities/aws';
 import { classifyAwsError } from '../../src/activities/aws/aws-errors';
 import type { AwsClients } from '../../src/activities/aws/clients';
-import { dpuSeconds } from '../../src/activities/aws/glue';
+import { dpuSeconds } from '../../src/activities/aws/transform';
 import { MODEL_VERSION, rulesFileName } from '../../src/rules/artifact';
 import type { RunRef } from '../../src/activities/types';
 import { motoAwsConfig } from '../support/moto';

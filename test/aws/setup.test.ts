@@ -22,7 +22,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
-import { statementsFor } from '../../src/activities/aws/redshift';
+import { statementsFor } from '../../src/activities/aws/load';
 import type { SetupStep } from '../../src/activities/aws/setup';
 import { GLUE_SCRIPT, GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, findGlueScript, runSetup } from '../../src/activities/aws/setup';
 import { MODEL_VERSION, rulesArtifact, rulesFileName } from '../../src/rules/artifact';

@@ -57,7 +57,7 @@ const TABLES = [...WAREHOUSE_TABLES, 'quality_reports'] as const;
  */
 const KNOWN_DIFFERENCES: Record<string, { duckdbOnly: string[]; redshiftOnly: string[] }> = {
   load_audit: { duckdbOnly: ['statement_id', 'workflow_id', 'transform_ms', 'load_ms'], redshiftOnly: ['transform_started_at', 'transform_finished_at'] },
-  // Only the local backend writes quality reports to the warehouse (src/activities/local/quality.ts);
+  // Only the local backend writes quality reports to the warehouse (src/activities/local/validate.ts);
   // the Redshift table is created by ddl.sql and written by nothing.
   quality_reports: { duckdbOnly: ['run_date', 'check', 'query_id'], redshiftOnly: ['batch_date', 'workflow_id', 'check_name'] },
 };

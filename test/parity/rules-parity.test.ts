@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalActivities } from '../../src/activities/local';
-import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/quality-sql';
+import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/validate-sql';
 import { spark } from '../../src/rules/dialect';
 import type { RulesModel } from '../../src/rules/verdicts';
 import { columnNames, MODEL, ruleStatements } from '../../src/rules/verdicts';

@@ -5,15 +5,16 @@
 import type { AwsConfig, LocalConfig } from '../../config';
 import { createLocalNotifier } from '../notify/local';
 import type { PipelineActivities } from '../types';
-import * as athena from './athena';
+import * as catalog from './catalog';
+import { checkRawColumnOrder, columnOrderFailure } from './catalog-column-order';
+import { convertWorkbooks, unreadInWorkbooks } from './catalog-workbooks';
 import type { AwsClients } from './clients';
 import { createAwsClients, destroyAwsClients } from './clients';
-import * as glue from './glue';
-import { checkRawColumnOrder, columnOrderFailure } from './raw-column-order';
-import * as redshift from './redshift';
+import * as load from './load';
+import { publishNotice } from './notify';
 import { listRawPartition, readEtlMetrics, unreadInPartitions } from './s3';
-import { publishNotice } from './sns';
-import { convertWorkbooks, unreadInWorkbooks } from './workbooks';
+import * as transform from './transform';
+import * as validate from './validate';
 
 export interface AwsActivities extends PipelineActivities {
   close(): Promise<void>;
@@ -37,12 +38,12 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
     listRawPartition: (input) => listRawPartition(clients.s3, config, input),
 
     async startCrawl({ run }) {
-      // The crawler reads no workbooks: their sheets become CSV under converted/ first (workbooks.ts).
+      // The crawler reads no workbooks: their sheets become CSV under converted/ first (catalog-workbooks.ts).
       await convertWorkbooks(clients.s3, config, run.runDate);
-      return glue.startCrawl(clients.glue, config);
+      return catalog.startCrawl(clients.glue, config);
     },
     async getCrawlState({ run, crawlId }) {
-      const status = await glue.getCrawlState(clients.glue, config, crawlId);
+      const status = await catalog.getCrawlState(clients.glue, config, crawlId);
       if (status.state !== 'SUCCEEDED') return status;
       const problems = await checkRawColumnOrder(clients.s3, config, run.runDate, status.tables ?? []);
       if (problems.length > 0) return { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
@@ -51,24 +52,24 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
       return unread.length ? { ...status, unread } : status;
     },
 
-    startQuery: (input) => athena.startQuery(clients.athena, config, input),
-    getQueryState: ({ queryId }) => athena.getQueryState(clients.athena, config, queryId),
-    getQueryResults: ({ queryId, nextToken }) => athena.getQueryResults(clients.athena, queryId, nextToken),
-    stopQuery: ({ queryId }) => athena.stopQuery(clients.athena, queryId),
+    startQuery: (input) => validate.startQuery(clients.athena, config, input),
+    getQueryState: ({ queryId }) => validate.getQueryState(clients.athena, config, queryId),
+    getQueryResults: ({ queryId, nextToken }) => validate.getQueryResults(clients.athena, queryId, nextToken),
+    stopQuery: ({ queryId }) => validate.stopQuery(clients.athena, queryId),
 
-    startEtlRun: ({ run }) => glue.startEtlRun(clients.glue, config, run),
+    startEtlRun: ({ run }) => transform.startEtlRun(clients.glue, config, run),
     async getEtlRunState({ run, etlRunId }) {
-      const { status } = await glue.getEtlRun(clients.glue, config, etlRunId, clients.logs);
+      const { status } = await transform.getEtlRun(clients.glue, config, etlRunId, clients.logs);
       if (status.state !== 'SUCCEEDED') return status;
       const produced = await readEtlMetrics(clients.s3, config, run.runDate);
       return { ...status, metrics: { ...produced, ...status.metrics } };
     },
-    stopEtlRun: ({ etlRunId }) => glue.stopEtlRun(clients.glue, config, etlRunId),
+    stopEtlRun: ({ etlRunId }) => transform.stopEtlRun(clients.glue, config, etlRunId),
 
-    startWarehouseStatements: ({ run, operation }) => redshift.startWarehouseStatements(clients.redshiftData, config, run, operation, options.sqlDir),
-    getStatementState: ({ statementId }) => redshift.getStatementState(clients.redshiftData, config, statementId),
-    getStatementResult: ({ statementId, nextToken }) => redshift.getStatementResult(clients.redshiftData, statementId, nextToken),
-    cancelStatement: ({ statementId }) => redshift.cancelStatement(clients.redshiftData, statementId),
+    startWarehouseStatements: ({ run, operation }) => load.startWarehouseStatements(clients.redshiftData, config, run, operation, options.sqlDir),
+    getStatementState: ({ statementId }) => load.getStatementState(clients.redshiftData, config, statementId),
+    getStatementResult: ({ statementId, nextToken }) => load.getStatementResult(clients.redshiftData, statementId, nextToken),
+    cancelStatement: ({ statementId }) => load.cancelStatement(clients.redshiftData, statementId),
 
     async publishNotification(notice) {
       if (config.snsTopicArn) return publishNotice(clients.sns, config.snsTopicArn, notice, options.webUiUrl);

@@ -24,9 +24,9 @@ import { badConfig } from '../errors';
 import { awsCall, awsErrorName } from './aws-errors';
 import type { AwsClients } from './clients';
 import { MODEL_VERSION, rulesArtifactText } from '../../rules/artifact';
-import { rulesObjectKey } from './glue';
+import { rulesObjectKey } from './transform';
 import { lakePaths } from './lake-paths';
-import { executeStatements, statementsFor, warehouseTarget } from './redshift';
+import { executeStatements, statementsFor, warehouseTarget } from './load';
 
 /** glue/ecommerce_etl_job.py of this checkout or image (see project-files.ts). */
 export function findGlueScript(from = __dirname): string {

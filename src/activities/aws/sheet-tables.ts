@@ -1,5 +1,5 @@
 /**
- * The Glue tables over the workbook sheets the catalog stage converts to CSV (see workbooks.ts): one
+ * The Glue tables over the workbook sheets the catalog stage converts to CSV (see catalog-workbooks.ts): one
  * `sheets_<entity>` table per entity over `converted/<entity>/`, every contract column as string in
  * contract order, one partition per date folder found by Athena partition projection (no crawler, no
  * partitions to register). `pipeline aws setup` creates them; an existing table that differs is
@@ -11,9 +11,9 @@ import type { AwsConfig } from '../../config';
 import type { Entity } from '../../shared/contract';
 import { COLUMNS, ENTITIES } from '../../shared/contract';
 import { awsCall, awsErrorName } from './aws-errors';
-import { PARTITION_COLUMN, SHEETS_TABLE_PREFIX } from './quality-sql';
+import { PARTITION_COLUMN, SHEETS_TABLE_PREFIX } from './validate-sql';
 
-/** `sheets_<entity>`: the name the validate stage's query reads (one definition, in quality-sql.ts). */
+/** `sheets_<entity>`: the name the validate stage's query reads (one definition, in validate-sql.ts). */
 export const SHEET_TABLE_PREFIX = SHEETS_TABLE_PREFIX;
 
 export const sheetTableName = (entity: Entity): string => `${SHEET_TABLE_PREFIX}${entity}`;
@@ -29,7 +29,7 @@ export const OPEN_CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
  * The CSV dialect the converter writes (RFC 4180: `,`, `"`, a quote doubled inside quotes). The
  * SerDe's escape character defaults to a backslash, which it drops wherever it does not precede a
  * quote, so `C:\tmp` would read as `C:tmp`; U+0001 takes that role instead: no text a sheet holds in
- * practice contains it, and the converter doubles it where one does (workbooks.ts).
+ * practice contains it, and the converter doubles it where one does (catalog-workbooks.ts).
  */
 export const SHEET_CSV_SERDE_PARAMETERS: Record<string, string> = { separatorChar: ',', quoteChar: '"', escapeChar: '\u0001' };
 

@@ -16,7 +16,7 @@ import { catalogedSources, planPartition, recordCatalog, writeBronze } from './c
 import { Lake } from './lake';
 import type { LoadHooks, LoadResult } from './load';
 import { loadBatch, verifyBatch } from './load';
-import { runQualityChecks } from './quality';
+import { runQualityChecks } from './validate';
 import { ensureSchema } from './schema';
 import type { TransformHooks, TransformOutput } from './transform';
 import { transformBatch } from './transform';

@@ -37,7 +37,7 @@ import type { WarehouseWrapper } from './engine';
 import { checkRunDate, LocalEngine } from './engine';
 import type { JobContext, JobProgressListener, JobRecord } from './jobs';
 import { JobStore } from './jobs';
-import { qualityPage } from './quality';
+import { qualityPage } from './validate';
 
 export { LocalEngine } from './engine';
 export { JobStore } from './jobs';

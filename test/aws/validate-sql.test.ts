@@ -4,7 +4,7 @@
  * design's formulas (n counts exact copies once; referential consistency among orders passing 0-5).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/quality-sql';
+import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/validate-sql';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
 import type { TestTrino } from '../support/trino';
 import { loadVarcharTable, startTrino } from '../support/trino';

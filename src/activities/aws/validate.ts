@@ -1,4 +1,4 @@
-/** Athena: the validate stage's named queries, their state and their typed results. */
+/** The validate stage on AWS (Athena): the quality query, its state and its typed results. */
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand } from '@aws-sdk/client-athena';
 import type { AthenaClient, Datum } from '@aws-sdk/client-athena';
 import type { AwsConfig } from '../../config';
@@ -6,7 +6,7 @@ import { badConfig } from '../errors';
 import type { Cell, JobStatus, QueryHandle, ResultPage, StartQueryInput } from '../types';
 import { awsCall, awsErrorName } from './aws-errors';
 import { consoleLinks } from './console-links';
-import { qualityChecksSql } from './quality-sql';
+import { qualityChecksSql } from './validate-sql';
 import { idempotencyToken } from './tokens';
 
 export async function startQuery(athena: AthenaClient, config: AwsConfig, input: StartQueryInput): Promise<QueryHandle> {

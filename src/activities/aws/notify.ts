@@ -1,4 +1,4 @@
-/** SNS: one publish per notice, readable for e-mail subscribers, filterable by attributes. */
+/** The notify stage on AWS (SNS): one publish per notice, readable for e-mail subscribers, filterable by attributes. */
 import { createHash } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { SNSClient } from '@aws-sdk/client-sns';

@@ -1,4 +1,4 @@
-/** Redshift Data API: the load (one transaction) and verify statements, their state and results. */
+/** The load and verify stages on AWS (Redshift Data API): one transaction of load statements, the verify query, their state and results. */
 import {
   BatchExecuteStatementCommand,
   CancelStatementCommand,
