@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { startDevServer } from '../src/devtools';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
 import { workflowsEntry } from '../src/worker';
-import { FakeBackend } from '../test/support/fake-backend';
+import { FakeBackend } from '../tools/fake-backend';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 

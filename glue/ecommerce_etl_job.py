@@ -250,9 +250,7 @@ def normalise_header(names: list, where: str, entity: str, columns: list[Column]
         seen.add(n)
     missing = [c.name for c in columns if c.required and c.name not in seen]
     if missing:
-        raise InvalidRawData(
-            f"{where}: header lacks {entity} column(s) {', '.join(missing)} (the header has: {', '.join(c for c in cleaned if c)})"
-        )
+        raise InvalidRawData(f"{where}: header lacks {entity} column(s) {', '.join(missing)} (the header has: {', '.join(c for c in cleaned if c)})")
     return cleaned
 
 
@@ -290,9 +288,7 @@ def _byte_lines(data: bytes, gz: bool) -> Iterator[bytes]:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             yield from stream
     except EOFError as e:
-        raise RawFileProblem(
-            "truncated or corrupt gzip: the compressed stream ends before its end-of-stream marker (an upload cut short?)"
-        ) from e
+        raise RawFileProblem("truncated or corrupt gzip: the compressed stream ends before its end-of-stream marker (an upload cut short?)") from e
     except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise RawFileProblem(f"truncated or corrupt gzip: {e}") from e
 
@@ -305,9 +301,7 @@ def _text_lines(data: bytes, gz: bool) -> Iterator[str]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise RawFileProblem(
-                f"not UTF-8 (an invalid byte on line {n}; Latin-1 or Windows-1252?); save it as UTF-8 (a BOM is allowed)"
-            ) from e
+            raise RawFileProblem(f"not UTF-8 (an invalid byte on line {n}; Latin-1 or Windows-1252?); save it as UTF-8 (a BOM is allowed)") from e
         if n == 1 and text.startswith("\ufeff"):
             text = text[1:]
         # a lone CR ends a line too; the csv module wants one line per item
@@ -417,7 +411,6 @@ def read_csv(spark: SparkSession, f: RawFile, entity: str, columns: list[Column]
     return _shape(body, header, columns, f.name, seq)
 
 
-
 def _cell_text(value) -> str | None:
     """An Excel cell as the text a CSV export would hold."""
     if value is None:
@@ -433,17 +426,16 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-
 def read_xlsx(spark: SparkSession, f: RawFile, entity: str, columns: list[Column], seq_start: int) -> list[DataFrame]:
     """Every sheet of a workbook, one DataFrame each (source file `book.xlsx[Sheet]`)."""
     try:
-        import openpyxl  # noqa: PLC0415 - only needed when a workbook arrives
+        import openpyxl  # imported here: only needed when a workbook arrives
     except ImportError as e:  # pragma: no cover - depends on the Glue job's modules
         raise InvalidRawData(f"{f.name}: reading .xlsx needs openpyxl (Glue: --additional-python-modules openpyxl==3.1.5)") from e
     content = _read_whole(spark, f).collect()[0]["content"]
     try:
         book = openpyxl.load_workbook(io.BytesIO(bytes(content)), read_only=True, data_only=True)
-    except Exception as e:  # noqa: BLE001 - any parse failure is the file's fault
+    except Exception as e:  # any parse failure is the file's fault
         raise InvalidRawData(f"{f.name}: not a readable .xlsx workbook ({e})") from e
     frames = []
     try:
@@ -461,9 +453,7 @@ def read_xlsx(spark: SparkSession, f: RawFile, entity: str, columns: list[Column
             width = len(header)
             # row numbers are the sheet's own (blank rows inside the sheet still count)
             body = [(*(cells + [None] * width)[:width], n - header_row + 1) for n, cells in rows[1:]]
-            schema = T.StructType(
-                [T.StructField(f"c{k}", T.StringType()) for k in range(width)] + [T.StructField("_row", T.IntegerType())]
-            )
+            schema = T.StructType([T.StructField(f"c{k}", T.StringType()) for k in range(width)] + [T.StructField("_row", T.IntegerType())])
             frames.append(_shape(spark.createDataFrame(body, schema), header, columns, source, seq_start + i))
     finally:
         book.close()
@@ -572,9 +562,7 @@ def daily_sales(fact: DataFrame, run_date: str) -> DataFrame:
             F.sum(F.col("quantity").cast("bigint")).alias("total_quantity"),
             F.countDistinct("customer_id").alias("unique_customers"),
         )
-        .withColumn(
-            "avg_order_value", F.round(F.col("total_revenue") / F.col("total_orders"), 2).cast(T.DecimalType(12, 2))
-        )
+        .withColumn("avg_order_value", F.round(F.col("total_revenue") / F.col("total_orders"), 2).cast(T.DecimalType(12, 2)))
         .withColumn("batch_date", F.lit(run_date).cast("date"))
     )
 
@@ -609,11 +597,15 @@ def transform(spark: SparkSession, rules: Rules, run_date: str, raw_path: str, p
 
     metrics: dict[str, float] = {}
     for e in ENTITIES:
-        counts = verdicts[e].agg(
-            F.count(F.when(F.col("reason").isNull(), 1)).alias("loaded"),
-            F.count("reason").alias("rejected"),
-            F.coalesce(F.sum(F.col("copies") - 1), F.lit(0)).alias("duplicates"),
-        ).collect()[0]
+        counts = (
+            verdicts[e]
+            .agg(
+                F.count(F.when(F.col("reason").isNull(), 1)).alias("loaded"),
+                F.count("reason").alias("rejected"),
+                F.coalesce(F.sum(F.col("copies") - 1), F.lit(0)).alias("duplicates"),
+            )
+            .collect()[0]
+        )
         loaded, rejected, dups = int(counts["loaded"]), int(counts["rejected"]), int(counts["duplicates"])
         metrics[f"{e}.read"] = loaded + rejected + dups
         metrics[f"{e}.loaded"] = loaded

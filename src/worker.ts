@@ -67,8 +67,8 @@ const ACTIVITY_NAME_SET: Record<ActivityName, true> = {
 export const ACTIVITY_NAMES: readonly ActivityName[] = Object.keys(ACTIVITY_NAME_SET) as ActivityName[];
 
 /**
- * Only the activities of a backend object: its other members (`close`, the local `engine`) are the
- * worker's to use, not activities for the server to schedule. (The SDK calls an activity function
+ * Only the activities of a backend object: its other members (`close`) are the worker's to use,
+ * not activities for the server to schedule. (The SDK calls an activity function
  * without `this`, so the functions are taken as they are.)
  */
 export function registeredActivities(backend: PipelineActivities): PipelineActivities {

@@ -149,7 +149,7 @@ def test_silver_keeps_lineage_of_the_winning_row(spark, job_runs):
 def _staging_columns(table: str) -> list[str]:
     """Column order of a Redshift staging table, as sql/redshift/ddl.sql declares it."""
     ddl = (REPO / "sql" / "redshift" / "ddl.sql").read_text()
-    m = re.search(rf"CREATE TABLE IF NOT EXISTS \{{\{{schema\}}\}}\.{table} \((.*?)\n\)", ddl, re.S)
+    m = re.search(rf"CREATE TABLE IF NOT EXISTS \{{\{{schema\}}\}}\.{table} \((.*?)\n\)", ddl, re.DOTALL)
     assert m, f"ddl.sql has no {table}"
     body = re.sub(r"--[^\n]*", "", m.group(1))
     return [line.strip().split()[0] for line in body.split(",\n") if line.strip()]
@@ -222,12 +222,21 @@ def test_main_refuses_a_rules_file_of_another_model_with_one_line_naming_both(tm
 def test_the_job_script_refuses_another_model_with_one_line_exit_1_and_no_stack_trace(tmp_path, rules_file, rules_model):
     other = _rules_of_another_model(rules_file, tmp_path)
     argv = ["--run_date", D, "--raw_path", str(SMALL), "--processed_path", str(tmp_path / "out"), "--rules", str(other), "--rules_model", rules_model]
-    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[1] --conf spark.ui.enabled=false --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.host=127.0.0.1 pyspark-shell", "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, str(REPO / "glue" / "ecommerce_etl_job.py"), *argv], capture_output=True, text=True, env=env, timeout=300)
+    env = {
+        **os.environ,
+        "PYSPARK_SUBMIT_ARGS": "--master local[1] --conf spark.ui.enabled=false --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.host=127.0.0.1 pyspark-shell",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(REPO / "glue" / "ecommerce_etl_job.py"), *argv], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("ecommerce_etl_job: rules file ") and f"holds rules model 0123456789abcdef, but this job run expects rules model {rules_model}" in last
+    assert (
+        last.startswith("ecommerce_etl_job: rules file ") and f"holds rules model 0123456789abcdef, but this job run expects rules model {rules_model}" in last
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -273,7 +282,9 @@ def test_later_batch_sees_dimensions_written_by_earlier_batches(spark, rules, jo
     shutil.copytree(job_runs("small")["processed"], processed)
     raw = tmp_path / "lake"
     nxt = "2025-10-28"
-    _write(raw, "customers", nxt, "customers.csv", "customer_id,first_name,last_name,email,join_date,city,state\n6,Lin,Wu,lin@example.com,2025-10-28,Austin,tx\n")
+    _write(
+        raw, "customers", nxt, "customers.csv", "customer_id,first_name,last_name,email,join_date,city,state\n6,Lin,Wu,lin@example.com,2025-10-28,Austin,tx\n"
+    )
     _write(raw, "products", nxt, "products.csv", "product_id,product_name,category,price\n20,Desk,Home,99\n")
     _write(
         raw,
@@ -299,7 +310,13 @@ def test_an_earlier_date_rerun_after_later_ones_does_not_see_their_dimensions(sp
     shutil.copytree(job_runs("small")["processed"], processed)
     raw = tmp_path / "lake"
     before = "2025-10-26"
-    _write(raw, "customers", before, "customers.csv", "customer_id,first_name,last_name,email,join_date,city,state\n7,Ana,Ruiz,ana@example.com,2025-10-01,Reno,nv\n")
+    _write(
+        raw,
+        "customers",
+        before,
+        "customers.csv",
+        "customer_id,first_name,last_name,email,join_date,city,state\n7,Ana,Ruiz,ana@example.com,2025-10-01,Reno,nv\n",
+    )
     _write(raw, "products", before, "products.csv", "product_id,product_name,category,price\n21,Lamp,Home,30\n")
     _write(
         raw,

@@ -174,7 +174,14 @@ def test_a_line_that_does_not_split_into_the_header_fields_is_a_malformed_row_re
         if want is not None:
             assert json.loads(raw) == json.loads(want), f"row {row}"
     # the well-formed reject keeps the usual shape: the header's names to the raw values
-    assert json.loads(got[-2][3]) == {"order_id": "107", "customer_id": "", "product_id": "10", "order_date": "2025-10-27", "order_amount": "5.00", "quantity": "1"}
+    assert json.loads(got[-2][3]) == {
+        "order_id": "107",
+        "customer_id": "",
+        "product_id": "10",
+        "order_date": "2025-10-27",
+        "order_amount": "5.00",
+        "quantity": "1",
+    }
     assert (metrics["orders.read"], metrics["orders.loaded"], metrics["orders.rejected"], metrics["orders.duplicates"]) == (10, 2, 7, 1)
 
 
@@ -226,7 +233,7 @@ def test_split_csv_file_problems():
     with pytest.raises(job.RawFileProblem, match=r"not UTF-8 \(an invalid byte on line 2"):
         _split(b"a,b\n\xff,1\n")
     with pytest.raises(job.RawFileProblem, match=r"not UTF-8 .*NUL"):
-        _split("a\x00,\x00b\n".encode())
+        _split(b"a\x00,\x00b\n")
     with pytest.raises(job.RawFileProblem, match=r"truncated or corrupt"):
         list(job.split_csv(gzip.compress(b"a,b\n1,2\n")[:-6], True))
     with pytest.raises(job.RawFileProblem, match=r"truncated or corrupt"):

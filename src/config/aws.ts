@@ -2,27 +2,6 @@ import { z } from 'zod';
 import type { Env } from './env';
 import { parseEnv } from './env';
 
-const KEYS = [
-  'AWS_REGION',
-  'PIPELINE_AWS_ENDPOINT_URL',
-  'PIPELINE_S3_BUCKET',
-  'PIPELINE_S3_PREFIX',
-  'PIPELINE_GLUE_DATABASE',
-  'PIPELINE_GLUE_CRAWLER',
-  'PIPELINE_GLUE_JOB',
-  'PIPELINE_GLUE_ROLE_ARN',
-  'PIPELINE_ATHENA_WORKGROUP',
-  'PIPELINE_ATHENA_OUTPUT',
-  'PIPELINE_REDSHIFT_CLUSTER_ID',
-  'PIPELINE_REDSHIFT_WORKGROUP',
-  'PIPELINE_REDSHIFT_DATABASE',
-  'PIPELINE_REDSHIFT_DB_USER',
-  'PIPELINE_REDSHIFT_SECRET_ARN',
-  'PIPELINE_REDSHIFT_COPY_ROLE_ARN',
-  'PIPELINE_REDSHIFT_SCHEMA',
-  'PIPELINE_SNS_TOPIC_ARN',
-] as const;
-
 const schema = z
   .object({
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region such as eu-west-1'),
@@ -90,7 +69,7 @@ export interface AwsConfig {
 }
 
 export function loadAwsConfig(env: Env): AwsConfig {
-  const c = parseEnv(schema, env, KEYS);
+  const c = parseEnv(schema, env);
   const prefix = c.PIPELINE_S3_PREFIX === '' ? '' : c.PIPELINE_S3_PREFIX.replace(/\/*$/, '/');
   return {
     region: c.AWS_REGION,

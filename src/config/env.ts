@@ -2,7 +2,8 @@
  * Parses a group of environment variables with a zod schema and turns the first problem into a
  * ConfigError naming the variable, instead of a stack trace from deep inside a client. The secret
  * parts of every value read (URL credentials, token-like query values, API keys) are registered
- * with the redaction (shared/redact.ts) first, and an error never shows them.
+ * with the redaction (shared/redact.ts) first, and an error never shows them. The variables read
+ * are the schema's keys: a setting is named once, in its schema.
  */
 import type { z } from 'zod';
 import { describeSettingValue, registerSettingSecrets } from '../shared/redact';
@@ -10,7 +11,8 @@ import { ConfigError } from './errors';
 
 export type Env = Record<string, string | undefined>;
 
-export function parseEnv<S extends z.ZodType>(schema: S, env: Env, keys: readonly string[]): z.infer<S> {
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  const keys = schema.keyof().options as readonly string[];
   const picked: Record<string, string> = {};
   for (const key of keys) {
     const raw = env[key];

@@ -15,8 +15,6 @@ import { loadTemporalConfig } from './temporal';
 export { ConfigError } from './errors';
 export type { AwsConfig, LocalConfig, TemporalConfig };
 
-const KEYS = ['PIPELINE_BACKEND', 'PIPELINE_LOG_LEVEL', 'PIPELINE_METRICS_ADDRESS'] as const;
-
 const schema = z.object({
   PIPELINE_BACKEND: z.enum(['local', 'aws'], 'expected local or aws').default('local'),
   PIPELINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error'], 'expected trace, debug, info, warn or error').default('info'),
@@ -35,13 +33,13 @@ export interface AppConfig {
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
-  const c = parseEnv(schema, env, KEYS);
+  const c = parseEnv(schema, env);
   return {
     backend: c.PIPELINE_BACKEND,
     logLevel: c.PIPELINE_LOG_LEVEL,
     metricsAddress: c.PIPELINE_METRICS_ADDRESS,
     temporal: loadTemporalConfig(env),
-    // The local settings are also used by the aws backend's console notices, so they are always read.
+    // The local settings are also the aws backend's fallback notifier's (no SNS topic), so they are always read.
     local: loadLocalConfig(env),
     aws: c.PIPELINE_BACKEND === 'aws' ? loadAwsConfig(env) : undefined,
   };

@@ -3,8 +3,6 @@ import { z } from 'zod';
 import type { Env } from './env';
 import { parseEnv } from './env';
 
-const KEYS = ['PIPELINE_LAKE_DIR', 'PIPELINE_WAREHOUSE_PATH', 'PIPELINE_OUTBOX_PATH', 'PIPELINE_WEBHOOK_URL', 'PIPELINE_DUCKDB_THREADS', 'PIPELINE_DUCKDB_MEMORY_LIMIT'] as const;
-
 const schema = z.object({
   PIPELINE_LAKE_DIR: z.string().default('./data/lake'),
   PIPELINE_WAREHOUSE_PATH: z.string().default('./data/warehouse.duckdb'),
@@ -26,7 +24,7 @@ export interface LocalConfig {
 }
 
 export function loadLocalConfig(env: Env, cwd = process.cwd()): LocalConfig {
-  const c = parseEnv(schema, env, KEYS);
+  const c = parseEnv(schema, env);
   return {
     lakeDir: path.resolve(cwd, c.PIPELINE_LAKE_DIR),
     warehousePath: path.resolve(cwd, c.PIPELINE_WAREHOUSE_PATH),

@@ -2,19 +2,6 @@ import { z } from 'zod';
 import type { Env } from './env';
 import { parseEnv } from './env';
 
-const KEYS = [
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_API_KEY',
-  'TEMPORAL_TLS',
-  'TEMPORAL_TLS_CLIENT_CERT_PATH',
-  'TEMPORAL_TLS_CLIENT_KEY_PATH',
-  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
-  'TEMPORAL_TLS_SERVER_NAME',
-  'PIPELINE_TASK_QUEUE',
-  'PIPELINE_WEB_UI_URL',
-] as const;
-
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -46,7 +33,7 @@ export interface TemporalConfig {
 }
 
 export function loadTemporalConfig(env: Env): TemporalConfig {
-  const c = parseEnv(schema, env, KEYS);
+  const c = parseEnv(schema, env);
   const wantsTls = c.TEMPORAL_TLS ?? Boolean(c.TEMPORAL_TLS_CLIENT_CERT_PATH || c.TEMPORAL_API_KEY || c.TEMPORAL_TLS_SERVER_CA_CERT_PATH);
   return {
     address: c.TEMPORAL_ADDRESS,

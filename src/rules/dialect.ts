@@ -22,6 +22,13 @@ export interface Dialect {
   tryCast(x: string, type: CastType): string;
   /** A decimal text rounded half away from zero to DECIMAL(p, s), NULL when it does not fit. */
   money(x: string, precision: number, scale: number): string;
+  /**
+   * A 64-bit hash of some columns (NULL-safe; equal values hash alike, different ones may collide),
+   * to find exact copies without sorting every row by every column. Trino has none here: it inlines
+   * each WITH clause where it is read, and the extra reads take Athena's one query past its limit
+   * of stages.
+   */
+  rowHash?(cols: readonly string[]): string;
   /** A double-precision division that the engine does not turn into an integer or a decimal one. */
   ratio(num: string, den: string): string;
 }
@@ -43,6 +50,7 @@ export const duckdb: Dialect = {
   // The cast to (18, s) rounds half away from zero; the second one refuses what does not fit.
   money: (x, p, s) => `TRY_CAST(TRY_CAST(${x} AS DECIMAL(18,${s})) AS DECIMAL(${p},${s}))`,
   ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
+  rowHash: (cols) => `hash(${cols.join(', ')})`,
 };
 
 /** Spark SQL string literals take backslash escapes, so a regex's backslashes are doubled. */
@@ -60,6 +68,7 @@ export const spark: Dialect = {
   // Spark rounds decimals half away from zero; 18 fraction digits survive until the rounding.
   money: (x, p, s) => `try_cast(round(try_cast(${x} AS DECIMAL(38,18)), ${s}) AS DECIMAL(${p},${s}))`,
   ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
+  rowHash: (cols) => `xxhash64(${cols.join(', ')})`,
 };
 
 export const trino: Dialect = {

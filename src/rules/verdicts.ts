@@ -51,6 +51,8 @@ export function referencedEntities(entity: Entity): Entity[] {
   return COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : []));
 }
 
+const rawColList = (model: RulesModel, entity: Entity, d: Dialect) => [...model.columns[entity].map((c) => d.ident(c.name)), 'malformed_line'];
+
 function keyOf(model: RulesModel, entity: Entity): string {
   const key = model.columns[entity].find((c) => c.key);
   if (!key) throw new Error(`the model gives ${entity} no key column`);
@@ -145,15 +147,24 @@ function expressions(d: Dialect, model: RulesModel) {
  */
 export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: string, model: RulesModel = MODEL): Statement[] {
   const e = expressions(d, model);
-  const rawCols = [...model.columns[entity].map((c) => e.raw(c.name)), 'malformed_line'].join(', ');
+  const rawCols = rawColList(model, entity, d).join(', ');
   const key = e.typed(keyOf(model, entity));
+  const copies = `max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies`;
+  // Exact copies: where the engine can hash, only rows whose hash of the raw values is shared are
+  // compared value by value, so a batch without copies never sorts its rows by every column.
+  const kept: Statement[] = d.rowHash
+    ? [
+        { name: `${prefix}_hashed`, select: `SELECT *, count(*) OVER (PARTITION BY ${d.rowHash(rawColList(model, entity, d))}) AS hash_rows FROM ${input}` },
+        {
+          name: `${prefix}_kept`,
+          select: `SELECT * FROM (SELECT *, ${copies} FROM ${prefix}_hashed WHERE hash_rows > 1) copied WHERE ord = last_copy
+        UNION ALL
+        SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${prefix}_hashed WHERE hash_rows = 1`,
+        },
+      ]
+    : [{ name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` }];
   return [
-    {
-      name: `${prefix}_kept`,
-      select: `SELECT * FROM (
-        SELECT *, max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies FROM ${input}
-      ) copied WHERE ord = last_copy`,
-    },
+    ...kept,
     {
       name: `${prefix}_checked`,
       select: `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete

@@ -13,12 +13,11 @@ import type { ResultPage, RunRef } from '../../src/activities/types';
 import { pageToRecords, toQualityResults } from '../../src/shared/results';
 import { motoAwsConfig } from '../support/moto';
 
-const local = { lakeDir: '/x', warehousePath: '/x', outboxPath: '/x', duckdbMemoryLimit: '1GB' };
 const run: RunRef = { runDate: '2025-10-27', workflowId: 'daily-2025-10-27', stage: 'validate', stageAttempt: 1 };
 
 const client = new AthenaClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const mock = mockClient(client);
-const acts = createAwsActivities(motoAwsConfig('http://unused'), { webUiUrl: '', local, clients: { athena: client } as unknown as AwsClients });
+const acts = createAwsActivities(motoAwsConfig('http://unused'), { webUiUrl: '', clients: { athena: client } as unknown as AwsClients });
 
 const COLUMNS = ['entity', 'check', 'value', 'threshold', 'passed'];
 const TYPES = ['varchar', 'varchar', 'double', 'double', 'boolean'];

@@ -15,12 +15,11 @@ import { MODEL_VERSION, rulesFileName } from '../../src/rules/artifact';
 import type { RunRef } from '../../src/activities/types';
 import { motoAwsConfig } from '../support/moto';
 
-const local = { lakeDir: '/x', warehousePath: '/x', outboxPath: '/x', duckdbMemoryLimit: '1GB' };
 const run: RunRef = { runDate: '2025-10-27', workflowId: 'daily-2025-10-27', stage: 'transform', stageAttempt: 1 };
 const glue = new GlueClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const mock = mockClient(glue);
 const config = { ...motoAwsConfig('http://unused'), region: 'eu-west-1' };
-const acts = createAwsActivities(config, { webUiUrl: '', local, clients: { glue } as unknown as AwsClients });
+const acts = createAwsActivities(config, { webUiUrl: '', clients: { glue } as unknown as AwsClients });
 
 const sdkError = (name: string, message: string, status?: number) =>
   Object.assign(new Error(message), { name, $fault: status && status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
@@ -46,7 +45,7 @@ describe('Glue job run states', () => {
     logsMock.on(GetLogEventsCommand, { logGroupName: '/aws-glue/jobs/error', logStreamName: 'jr_2' }).resolves({
       events: [{ message: 'Traceback (most recent call last):\n' }, { message: '' }, { message: 'OSError: disk full' }],
     });
-    const withLogs = createAwsActivities(config, { webUiUrl: '', local, clients: { glue, logs } as unknown as AwsClients });
+    const withLogs = createAwsActivities(config, { webUiUrl: '', clients: { glue, logs } as unknown as AwsClients });
     const s = await withLogs.getEtlRunState({ run, etlRunId: 'jr_2' });
     expect(s.message).toBe(
       'Glue job ecommerce-etl-job run jr_2 ended FAILED: An error occurred while calling o91.parquet\n' +

@@ -1,12 +1,16 @@
 /**
  * The IAM policies in deploy/aws allow every AWS action the code sends: the worker's for the
- * activities, the setup policy for `pipeline aws setup`. A new call without a policy line fails here.
+ * activities (src/activities/aws), the setup policy for `pipeline aws setup` (src/client/aws-setup).
+ * A new call without a policy line fails here.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const SRC = path.resolve(__dirname, '../../src/activities/aws');
+/** The aws backend's modules: what the worker runs, with the worker policy. */
+const WORKER_SRC = path.resolve(__dirname, '../../src/activities/aws');
+/** The modules of `pipeline aws setup`: run with the setup policy, never by the worker. */
+const SETUP_SRC = path.resolve(__dirname, '../../src/client/aws-setup');
 const DEPLOY = path.resolve(__dirname, '../../deploy/aws');
 
 const SERVICE: Record<string, string> = { s3: 's3', glue: 'glue', athena: 'athena', 'redshift-data': 'redshift-data', sns: 'sns', 'cloudwatch-logs': 'logs' };
@@ -16,7 +20,7 @@ const S3_ACTION: Record<string, string> = { ListObjectsV2: 'ListBucket', HeadBuc
 function actionsSentBy(files: string[]): Set<string> {
   const actions = new Set<string>();
   for (const file of files) {
-    const text = readFileSync(path.join(SRC, file), 'utf8');
+    const text = readFileSync(file, 'utf8');
     for (const imp of text.matchAll(/import \{([^}]+)\} from '@aws-sdk\/client-([a-z0-9-]+)'/g)) {
       const service = SERVICE[imp[2]!];
       if (!service) continue;
@@ -54,21 +58,23 @@ const ACTIONS_WITH_S3_PREFIX = new Set(['s3:ListBucket', 's3:ListBucketVersions'
 
 const conditionKeys = (s: Statement) => Object.values(s.Condition ?? {}).flatMap((byKey) => Object.keys(byKey).map((k) => k.toLowerCase()));
 
-/** The modules of `pipeline aws setup` (run with the setup policy, never by the worker). */
-const SETUP_FILES = ['setup.ts', 'sheet-tables.ts'];
+const tsFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(dir, f));
 
 describe('deploy/aws IAM policies', () => {
-  const files = readdirSync(SRC).filter((f) => f.endsWith('.ts'));
-
   it('let the worker make every call the activities make', () => {
-    const sent = actionsSentBy(files.filter((f) => !SETUP_FILES.includes(f)));
+    const sent = actionsSentBy(tsFiles(WORKER_SRC));
     expect(sent.size).toBeGreaterThan(15);
     const missing = [...sent].filter((a) => !allowed('worker-iam-policy.json').has(a));
     expect(missing).toEqual([]);
   });
 
   it('let `pipeline aws setup` make every call it makes', () => {
-    const sent = actionsSentBy(SETUP_FILES);
+    const sent = actionsSentBy(tsFiles(SETUP_SRC));
+    // The folder holds setup's own calls (bucket, Glue database, crawler, job, tables, workgroup, DDL).
+    expect(sent.size).toBeGreaterThan(10);
     const missing = [...sent].filter((a) => !allowed('setup-iam-policy.json').has(a));
     expect(missing).toEqual([]);
   });

@@ -23,7 +23,6 @@ import { pageToRecords, toQualityResults } from '../../src/shared/results';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 
-const local = { lakeDir: '/nonexistent', warehousePath: '/nonexistent', outboxPath: '/nonexistent', duckdbMemoryLimit: '1GB' };
 const run = (stage: RunRef['stage'], stageAttempt = 1): RunRef => ({ runDate: '2025-10-27', workflowId: 'daily-2025-10-27', stage, stageAttempt });
 
 let moto: MotoServer;
@@ -56,7 +55,7 @@ beforeEach(async () => {
   config = motoAwsConfig(moto.url);
   if (clients) destroyAwsClients(clients);
   clients = createAwsClients(config);
-  acts = createAwsActivities(config, { webUiUrl: 'http://127.0.0.1:8233', local, clients });
+  acts = createAwsActivities(config, { webUiUrl: 'http://127.0.0.1:8233', clients });
   await clients.s3.send(new CreateBucketCommand({ Bucket: config.bucket }));
 });
 
@@ -102,7 +101,7 @@ describe('listRawPartition (S3 sensor)', () => {
   });
 
   it('fails fast naming the bucket when it does not exist', async () => {
-    const other = createAwsActivities({ ...config, bucket: 'no-such-pipeline-bucket' }, { webUiUrl: '', local, clients });
+    const other = createAwsActivities({ ...config, bucket: 'no-such-pipeline-bucket' }, { webUiUrl: '', clients });
     const err = await expectFailure(other.listRawPartition({ run: run('awaitRawData'), entity: 'orders' }));
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
@@ -190,7 +189,7 @@ describe('Glue crawler', () => {
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect(err.message).toContain('Glue crawler missing-crawler');
 
-    const other = createAwsActivities({ ...config, glueCrawler: 'missing-crawler' }, { webUiUrl: '', local, clients });
+    const other = createAwsActivities({ ...config, glueCrawler: 'missing-crawler' }, { webUiUrl: '', clients });
     const startErr = await expectFailure(other.startCrawl({ run: run('catalog') }));
     expect((startErr as ApplicationFailure).type).toBe('MissingResource');
   });
@@ -256,7 +255,7 @@ describe('Glue job runs', () => {
   });
 
   it('fails fast, non-retryable, naming a job that does not exist', async () => {
-    const other = createAwsActivities({ ...config, glueJob: 'missing-job' }, { webUiUrl: '', local, clients });
+    const other = createAwsActivities({ ...config, glueJob: 'missing-job' }, { webUiUrl: '', clients });
     const err = await expectFailure(other.startEtlRun({ run: run('transform') }));
     expect((err as ApplicationFailure).type).toBe('MissingResource');
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
@@ -316,7 +315,7 @@ describe('Athena', () => {
   });
 
   it('fails fast naming a workgroup that does not exist', async () => {
-    const other = createAwsActivities({ ...config, athenaWorkgroup: 'missing-wg' }, { webUiUrl: '', local, clients });
+    const other = createAwsActivities({ ...config, athenaWorkgroup: 'missing-wg' }, { webUiUrl: '', clients });
     const thresholds = { completeness: 0.95, validity: 0.97, keyUniqueness: 0.99, referentialConsistency: 0.99, minRows: 1 };
     const err = await expectFailure(other.startQuery({ run: run('validate'), query: 'quality_checks', thresholds }));
     expect((err as ApplicationFailure).type).toBe('MissingResource');
@@ -333,7 +332,7 @@ describe('SNS', () => {
       const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
       await clients.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }));
 
-      const withTopic = createAwsActivities({ ...config, snsTopicArn: TopicArn }, { webUiUrl: 'http://127.0.0.1:8233', local, clients });
+      const withTopic = createAwsActivities({ ...config, snsTopicArn: TopicArn }, { webUiUrl: 'http://127.0.0.1:8233', clients });
       const notice: Notice = {
         key: 'daily-2025-10-27/transform/failed',
         kind: 'stage_failed',
@@ -370,7 +369,7 @@ describe('SNS', () => {
 
   it('fails fast naming a topic that does not exist', async () => {
     const arn = 'arn:aws:sns:us-east-1:123456789012:missing-topic';
-    const other = createAwsActivities({ ...config, snsTopicArn: arn }, { webUiUrl: '', local, clients });
+    const other = createAwsActivities({ ...config, snsTopicArn: arn }, { webUiUrl: '', clients });
     const err = await expectFailure(
       other.publishNotification({ key: 'k', kind: 'succeeded', runDate: '2025-10-27', workflowId: 'w', runId: 'r', namespace: 'default', subject: 's', text: 't', stages: [] }),
     );

@@ -23,7 +23,6 @@ import type { AwsConfig } from '../../src/config';
 import { pageToRecords, toVerifyRows } from '../../src/shared/results';
 import { motoAwsConfig } from '../support/moto';
 
-const local = { lakeDir: '/x', warehousePath: '/x', outboxPath: '/x', duckdbMemoryLimit: '1GB' };
 const run = (stage: RunRef['stage'], stageAttempt = 1, runDate = '2025-10-27'): RunRef => ({ runDate, workflowId: 'daily-2025-10-27', stage, stageAttempt });
 
 const client = new RedshiftDataClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -36,7 +35,7 @@ writeFileSync(
 writeFileSync(path.join(sqlDir, 'verify.sql'), "SELECT 'orders' AS entity, 1 AS warehouse_rows FROM {{schema}}.fact_orders WHERE batch_date = '{{run_date}}';\n");
 
 function activities(config: AwsConfig, dir = sqlDir) {
-  return createAwsActivities(config, { webUiUrl: '', local, sqlDir: dir, clients: { redshiftData: client } as unknown as AwsClients });
+  return createAwsActivities(config, { webUiUrl: '', sqlDir: dir, clients: { redshiftData: client } as unknown as AwsClients });
 }
 
 const serverless = { ...motoAwsConfig('http://unused'), region: 'eu-west-1' };
@@ -118,7 +117,7 @@ describe('startWarehouseStatements', () => {
   it('renders the project SQL files (sql/redshift) without leftover placeholders', async () => {
     mock.on(BatchExecuteStatementCommand).resolves({ Id: 's' });
     mock.on(ExecuteStatementCommand).resolves({ Id: 's' });
-    const a = createAwsActivities(serverless, { webUiUrl: '', local, clients: { redshiftData: client } as unknown as AwsClients });
+    const a = createAwsActivities(serverless, { webUiUrl: '', clients: { redshiftData: client } as unknown as AwsClients });
     await a.startWarehouseStatements({ run: run('load'), operation: 'load' });
     await a.startWarehouseStatements({ run: run('verify'), operation: 'verify' });
     const sqls = [

@@ -23,8 +23,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
 import { statementsFor } from '../../src/activities/aws/load';
-import type { SetupStep } from '../../src/activities/aws/setup';
-import { GLUE_SCRIPT, GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, findGlueScript, runSetup } from '../../src/activities/aws/setup';
+import type { SetupStep } from '../../src/client/aws-setup/setup';
+import { GLUE_SCRIPT, GLUE_VERSION, WAREHOUSE_CATALOG_SQL, ddlTables, findGlueScript, runSetup } from '../../src/client/aws-setup/setup';
 import { MODEL_VERSION, rulesArtifact, rulesFileName } from '../../src/rules/artifact';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
@@ -146,7 +146,7 @@ describe('pipeline aws setup', () => {
     expect(GLUE_SCRIPT).toBe(path.join(ROOT, 'glue', 'ecommerce_etl_job.py'));
     const image = mkdtempSync(path.join(tmpdir(), 'image-'));
     try {
-      const compiled = path.join(image, 'dist', 'src', 'activities', 'aws');
+      const compiled = path.join(image, 'dist', 'src', 'client', 'aws-setup');
       mkdirSync(compiled, { recursive: true });
       mkdirSync(path.join(image, 'glue'));
       writeFileSync(path.join(image, 'glue', 'ecommerce_etl_job.py'), '# job\n');

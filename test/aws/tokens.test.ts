@@ -12,14 +12,13 @@ import type { Notice, RunRef } from '../../src/activities/types';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
 import { motoAwsConfig } from '../support/moto';
 
-const local = { lakeDir: '/x', warehousePath: '/x', outboxPath: '/x', duckdbMemoryLimit: '1GB' };
 const creds = { region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } };
 const athena = new AthenaClient(creds);
 const sns = new SNSClient(creds);
 const athenaMock = mockClient(athena);
 const snsMock = mockClient(sns);
 const config = { ...motoAwsConfig('http://unused'), region: 'eu-west-1', athenaWorkgroup: 'pipeline-wg', snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:notices.fifo' };
-const acts = createAwsActivities(config, { webUiUrl: '', local, clients: { athena, sns } as unknown as AwsClients });
+const acts = createAwsActivities(config, { webUiUrl: '', clients: { athena, sns } as unknown as AwsClients });
 const run = (stageAttempt: number, workflowId = 'daily-2025-10-27'): RunRef => ({ runDate: '2025-10-27', workflowId, stage: 'validate', stageAttempt });
 
 beforeEach(() => {

@@ -19,8 +19,8 @@ import { createAwsActivities } from '../../src/activities/aws';
 import type { AwsClients } from '../../src/activities/aws/clients';
 import { createAwsClients, destroyAwsClients } from '../../src/activities/aws/clients';
 import { SHEETS_TABLE_PREFIX } from '../../src/activities/aws/validate-sql';
-import type { SheetTableStep } from '../../src/activities/aws/sheet-tables';
-import { OPEN_CSV_SERDE, SHEET_TABLE_PREFIX, ensureSheetTables, sheetTableInput } from '../../src/activities/aws/sheet-tables';
+import type { SheetTableStep } from '../../src/client/aws-setup/sheet-tables';
+import { OPEN_CSV_SERDE, SHEET_TABLE_PREFIX, ensureSheetTables, sheetTableInput } from '../../src/client/aws-setup/sheet-tables';
 import { CONVERSION_RECORD, convertPartition, convertWorkbooks, keySegment } from '../../src/activities/aws/catalog-workbooks';
 import type { RunRef } from '../../src/activities/types';
 import type { AwsConfig } from '../../src/config';
@@ -31,7 +31,6 @@ import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 import { GOLDEN, localConfig, open, runRef, settle, tempDir } from '../local/support';
 
 const DATE = '2025-10-27';
-const local = { lakeDir: '/nonexistent', warehousePath: '/nonexistent', outboxPath: '/nonexistent', duckdbMemoryLimit: '1GB' };
 const run = (stage: RunRef['stage'], stageAttempt = 1): RunRef => ({ runDate: DATE, workflowId: `daily-${DATE}`, stage, stageAttempt });
 
 let moto: MotoServer;
@@ -55,7 +54,7 @@ beforeEach(async () => {
   config = motoAwsConfig(moto.url);
   if (clients) destroyAwsClients(clients);
   clients = createAwsClients(config);
-  acts = createAwsActivities(config, { webUiUrl: 'http://127.0.0.1:8233', local, clients });
+  acts = createAwsActivities(config, { webUiUrl: 'http://127.0.0.1:8233', clients });
   await clients.s3.send(new CreateBucketCommand({ Bucket: config.bucket }));
 });
 

@@ -80,7 +80,6 @@ describe('dailyPipeline with the aws backend against moto', () => {
     };
     const activities = createAwsActivities(config, {
       webUiUrl: appConfig.temporal.webUiUrl,
-      local,
       clients: { ...clients, redshiftData: redshift.client },
     });
     const { worker } = await createPipelineWorker({ config: appConfig, connection: temporal.nativeConnection, activities });

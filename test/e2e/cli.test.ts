@@ -16,7 +16,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineInput } from '../../src/workflows/definitions';
 import { pipelineCliEnv, writeFastOptions } from '../support/cli-env';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
 
 const ROOT = path.join(__dirname, '..', '..');

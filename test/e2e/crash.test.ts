@@ -17,7 +17,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalConfig } from '../../src/config';
-import type { JobRecord, LocalActivities } from '../../src/activities/local';
+import type { JobRecord } from '../../src/activities/local';
 import { WAREHOUSE_TABLES } from '../../src/activities/local';
 import { workflowInterceptorModules } from '../../src/observability';
 import { SA_STAGE, statusQuery } from '../../src/workflows/definitions';
@@ -25,6 +25,7 @@ import type { PipelineStatus } from '../../src/workflows/definitions';
 import { workflowsEntry } from '../../src/worker';
 import { pipelineCliEnv, writeFastOptions } from '../support/cli-env';
 import { startTestDevServer } from '../support/temporal/dev-server';
+import type { LocalTestBackend } from '../local/support';
 import { open, runDay, warehouseState } from '../local/support';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -46,7 +47,7 @@ let env: NodeJS.ProcessEnv;
 const workers: Worker[] = [];
 /** The jobs the killed workers were running. */
 const killedJobs: string[] = [];
-const opened: LocalActivities[] = [];
+const opened: LocalTestBackend[] = [];
 
 function cli(...args: string[]) {
   const r = spawnSync(CLI, args, { env, cwd: dir, encoding: 'utf8', timeout: 120_000 });
@@ -123,18 +124,18 @@ async function waitForHold(w: Worker, marker: string): Promise<JobRecord> {
 }
 
 /** Opens the warehouse in this process (no worker may hold it), for reading. */
-function openWarehouse(config: LocalConfig): LocalActivities {
+function openWarehouse(config: LocalConfig): LocalTestBackend {
   const a = open(config);
   opened.push(a);
   return a;
 }
 
-async function close(a: LocalActivities): Promise<void> {
+async function close(a: LocalTestBackend): Promise<void> {
   opened.splice(opened.indexOf(a), 1);
   await a.close();
 }
 
-async function rowCounts(a: LocalActivities): Promise<Record<string, number>> {
+async function rowCounts(a: LocalTestBackend): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of WAREHOUSE_TABLES) out[table] = Number((await a.engine.query(`SELECT count(*) AS n FROM analytics.${table}`))[0]!.n);
   return out;

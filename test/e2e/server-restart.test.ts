@@ -30,7 +30,7 @@ import { createPipelineWorker, workflowsEntry } from '../../src/worker';
 import type { PipelineWorker } from '../../src/worker';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/definitions';
 import { pipelineCliEnv, writeFastOptions } from '../support/cli-env';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'pipeline');

@@ -1,18 +1,18 @@
 /**
  * The worker registers exactly the activities of PipelineActivities: a backend's other members
- * (`close`, the local `engine`) are not handed to Worker.create, and the worker closes the backend
- * itself, when it stops and when it cannot start.
+ * (`close`) are not handed to Worker.create (the local engine is not on the activities at all), and
+ * the worker closes the backend itself, when it stops and when it cannot start.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createLocalActivities } from '../../src/activities/local';
+import { createLocalActivities, createLocalBackend } from '../../src/activities/local';
 import type { ActivityName } from '../../src/activities/types';
 import { loadConfig } from '../../src/config';
 import { ACTIVITY_NAMES, createPipelineWorker, registeredActivities } from '../../src/worker';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { localConfig, tempDir } from '../local/support';
 
 const root = tempDir('worker-activities');
@@ -66,7 +66,7 @@ describe('the activities a worker registers', () => {
     expect([...ACTIVITY_NAMES].sort()).toEqual(INTERFACE_NAMES);
   });
 
-  it('registeredActivities keeps the local backend\'s activities and drops close and engine', async () => {
+  it('registeredActivities keeps the local backend\'s activities and drops close', async () => {
     const local = createLocalActivities(localConfig(tempDir('worker-activities-local')), { webUiUrl: 'http://127.0.0.1:8233' });
     try {
       const registered = registeredActivities(local);
@@ -74,6 +74,18 @@ describe('the activities a worker registers', () => {
       for (const name of ACTIVITY_NAMES) expect(registered[name]).toBe(local[name]);
     } finally {
       await local.close();
+    }
+  });
+
+  it('the local backend keeps its engine beside its activities, not on them', async () => {
+    const dir = tempDir('worker-activities-backend');
+    const { activities, engine } = createLocalBackend(localConfig(dir), { webUiUrl: 'http://127.0.0.1:8233' });
+    try {
+      expect(Object.keys(activities).sort()).toEqual([...INTERFACE_NAMES, 'close'].sort());
+      expect(await engine.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await activities.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import type { LocalConfig } from '../../src/config';
+import type { LocalTestBackend } from './support';
 import { localConfig, open, runRef, settle, tempDir, writeRaw } from './support';
 
 const CUSTOMERS = 'customer_id,first_name,last_name,email,join_date,city,state\n';
@@ -40,7 +40,7 @@ function digest(dir: string): string {
 describe('catalog', () => {
   let root: string;
   let config: LocalConfig;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
 
   beforeAll(() => {
     root = tempDir('catalog');

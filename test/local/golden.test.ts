@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
-import type { DayResult } from './support';
+import type { DayResult, LocalTestBackend } from './support';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, tableCsv, tempDir } from './support';
 
 const expected = (name: string) => fs.readFileSync(path.join(GOLDEN, 'expected', `${name}.csv`), 'utf8');
@@ -15,7 +14,7 @@ const header = (name: string) => expected(name).split('\n')[0].split(',');
 
 describe('golden dataset', () => {
   let root: string;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   let day: DayResult;
 
   beforeAll(async () => {

@@ -10,11 +10,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import type { JobStatus } from '../../src/activities/types';
 import type { LocalConfig } from '../../src/config';
 import type { Entity } from '../../src/shared/contract';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
+import type { LocalTestBackend } from './support';
 import { localConfig, open, runRef, settle, tempDir, writeRaw } from './support';
 
 const CUSTOMERS = 'customer_id,first_name,last_name,email,join_date,city,state';
@@ -55,7 +55,7 @@ interface Outcome {
 describe('hostile input (local backend)', () => {
   let root: string;
   let config: LocalConfig;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   let day = 0;
 
   beforeAll(() => {

@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import { ENTITIES } from '../../src/shared/contract';
-import type { DayResult } from './support';
+import type { DayResult, LocalTestBackend } from './support';
 import { localConfig, open, runDay, tableCsv, tempDir, warehouseState, writeRaw } from './support';
 
 const D1 = '2025-10-01';
@@ -40,7 +39,7 @@ function writeDays(lake: string): void {
 
 describe('reruns and batch order', () => {
   let root: string;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   const days: Record<string, DayResult[]> = {};
   let afterOnce: Record<string, string>;
   let afterReruns: Record<string, string>;

@@ -8,17 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import { JobStore } from '../../src/activities/local';
 import type { JobRecord } from '../../src/activities/local';
 import type { RunRef } from '../../src/activities/types';
 import type { LocalConfig } from '../../src/config';
+import type { LocalTestBackend } from './support';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runRef, settle, tempDir } from './support';
 
 describe('local jobs', () => {
   let root: string;
   let config: LocalConfig;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   let release: (() => void) | undefined;
 
   /** Holds the warehouse's write turn, so jobs started now stay RUNNING until `release()`. */
@@ -147,6 +147,22 @@ describe('local jobs', () => {
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).type).toBe('MissingResource');
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
+  });
+
+  it('a warehouse statement has a result set when it is a verify, as recorded with its job, whatever its state', async () => {
+    const load = runRef(GOLDEN_DATE, 'load', 50);
+    const verify = runRef(GOLDEN_DATE, 'verify', 50);
+    holdWarehouse();
+    const l = await a.startWarehouseStatements({ run: load, operation: 'load', etlRunId: 'etl-x' });
+    const v = await a.startWarehouseStatements({ run: verify, operation: 'verify', etlRunId: 'etl-x' });
+    const stored = (id: string) => JSON.parse(fs.readFileSync(path.join(jobsDir(), `${id}.json`), 'utf8')) as JobRecord;
+    expect(stored(l.statementId)).toMatchObject({ kind: 'statement', operation: 'load' });
+    expect(stored(v.statementId)).toMatchObject({ kind: 'statement', operation: 'verify' });
+    expect(await a.getStatementState({ run: load, statementId: l.statementId })).toMatchObject({ state: 'RUNNING', hasResultSet: false });
+    expect(await a.getStatementState({ run: verify, statementId: v.statementId })).toMatchObject({ state: 'RUNNING', hasResultSet: true });
+    release?.();
+    expect((await settle(() => a.getStatementState({ run: load, statementId: l.statementId }))).hasResultSet).toBe(false);
+    expect((await settle(() => a.getStatementState({ run: verify, statementId: v.statementId }))).hasResultSet).toBe(true);
   });
 
   it('a load of a date that was never transformed fails with a clear message', async () => {

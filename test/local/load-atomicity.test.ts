@@ -4,8 +4,9 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities, Sql, WarehouseWrapper } from '../../src/activities/local';
+import type { Sql, WarehouseWrapper } from '../../src/activities/local';
 import type { LocalConfig } from '../../src/config';
+import type { LocalTestBackend } from './support';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, runRef, settle, tempDir, warehouseState, writeRaw } from './support';
 
 const NEXT = '2025-10-28';
@@ -43,7 +44,7 @@ function failLoadAfterStatements(n: number): WarehouseWrapper {
 describe('load atomicity', () => {
   let root: string;
   let config: LocalConfig;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   let before: Record<string, string>;
   let etlRunId: string;
 

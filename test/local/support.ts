@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LocalConfig } from '../../src/config';
-import type { LocalActivities, LocalActivitiesOptions } from '../../src/activities/local';
-import { createLocalActivities, VOLATILE_COLUMNS, WAREHOUSE_TABLES } from '../../src/activities/local';
+import type { LocalActivities, LocalActivitiesOptions, LocalEngine } from '../../src/activities/local';
+import { createLocalBackend, VOLATILE_COLUMNS, WAREHOUSE_TABLES } from '../../src/activities/local';
 import type { JobStatus, RunRef } from '../../src/activities/types';
 import type { StageName } from '../../src/shared/contract';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
@@ -45,8 +45,16 @@ export function writeRaw(lakeDir: string, entity: string, date: string, name: st
   fs.writeFileSync(path.join(dir, name), text);
 }
 
-export function open(config: LocalConfig, options: Partial<LocalActivitiesOptions> = {}): LocalActivities {
-  return createLocalActivities(config, { webUiUrl: 'http://127.0.0.1:8233', ...options });
+/**
+ * A local backend as the tests hold it: its activities, through which stages run, with the engine
+ * beside them (`engine.query(...)` reads the warehouse). The backend keeps the two apart; `close()`
+ * closes both.
+ */
+export type LocalTestBackend = LocalActivities & { readonly engine: LocalEngine };
+
+export function open(config: LocalConfig, options: Partial<LocalActivitiesOptions> = {}): LocalTestBackend {
+  const { activities, engine } = createLocalBackend(config, { webUiUrl: 'http://127.0.0.1:8233', ...options });
+  return { ...activities, engine };
 }
 
 export function runRef(runDate: string, stage: StageName, stageAttempt = 1, workflowId = `daily-${runDate}`): RunRef {
@@ -107,7 +115,7 @@ function csvField(value: string): string {
  * A warehouse table as CSV text in the golden files' format: the given columns, every value as
  * DuckDB prints it (decimals keep their 2 places), NULL as an empty field, rows sorted.
  */
-export async function tableCsv(a: LocalActivities, table: string, columns: string[], orderBy: string, where = 'true'): Promise<string> {
+export async function tableCsv(a: LocalTestBackend, table: string, columns: string[], orderBy: string, where = 'true'): Promise<string> {
   // Output names differ from the table's, so ORDER BY sorts by the typed columns, not their text.
   const cols = columns.map((c, i) => `CAST("${c}" AS VARCHAR) AS out_${i}`).join(', ');
   const rows = await a.engine.query(`SELECT ${cols} FROM ${table} WHERE ${where} ORDER BY ${orderBy}`);
@@ -117,7 +125,7 @@ export async function tableCsv(a: LocalActivities, table: string, columns: strin
 }
 
 /** Every warehouse table without its volatile columns, for before/after comparisons. */
-export async function warehouseState(a: LocalActivities): Promise<Record<string, string>> {
+export async function warehouseState(a: LocalTestBackend): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of WAREHOUSE_TABLES) {
     const described = await a.engine.query(`DESCRIBE analytics.${table}`);

@@ -21,7 +21,7 @@ import { installRuntime, workerInterceptors } from '../../src/observability';
 import { workflowsEntry } from '../../src/worker';
 import type { PipelineInput, PipelineResult, PipelineStatus } from '../../src/workflows/definitions';
 import { statusQuery } from '../../src/workflows/definitions';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
 
 const PASSWORD = 's3cr3tPass';

@@ -12,7 +12,7 @@ import { installRuntime, workerInterceptors, workflowInterceptorModules } from '
 import type { InstalledRuntime } from '../../src/observability';
 import { createPipelineWorker } from '../../src/worker';
 import type { PipelineResult } from '../../src/workflows/definitions';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { TestDevServer } from '../support/temporal/dev-server';
 

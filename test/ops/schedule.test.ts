@@ -26,7 +26,7 @@ import { createPipelineWorker, workflowsEntry } from '../../src/worker';
 import type { PipelineWorker } from '../../src/worker';
 import type { DeepPartial, PipelineOptions, PipelineResult } from '../../src/workflows/definitions';
 import { SA_RUN_DATE, SA_TRIGGER } from '../../src/workflows/definitions';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { TestDevServer } from '../support/temporal/dev-server';
 

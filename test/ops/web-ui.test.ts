@@ -14,7 +14,7 @@ import { backfillSchedule, createOrUpdateSchedule, defaultSettings, describeSche
 import { STAGES } from '../../src/shared/contract';
 import { createPipelineWorker, workflowsEntry } from '../../src/worker';
 import type { PipelineWorker } from '../../src/worker';
-import { FakeBackend } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { TestDevServer } from '../support/temporal/dev-server';
 

@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import { qualityChecksSql, SHEETS_TABLE_PREFIX } from '../../src/activities/aws/validate-sql';
 import { spark } from '../../src/rules/dialect';
 import type { RulesModel } from '../../src/rules/verdicts';
@@ -17,6 +16,7 @@ import { rulesArtifact } from '../../src/rules/artifact';
 import type { Entity } from '../../src/shared/contract';
 import { ENTITIES } from '../../src/shared/contract';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../src/shared/quality';
+import type { LocalTestBackend } from '../local/support';
 import { localConfig, open, runDay, tempDir } from '../local/support';
 import type { TestTrino } from '../support/trino';
 import { startTrino } from '../support/trino';
@@ -46,7 +46,7 @@ const STRICTER: RulesModel = {
 describe('one model of the rules, the same verdicts on DuckDB, Spark and Trino', () => {
   let root: string;
   let trino: TestTrino;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   const steps: Record<string, StepRecord> = {};
 
   beforeAll(async () => {

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalActivities } from '../../src/activities/local';
 import type { LocalConfig } from '../../src/config';
+import type { LocalTestBackend } from '../local/support';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, tempDir } from '../local/support';
 
 const CLI = path.resolve(__dirname, '../../bin/pipeline');
@@ -29,7 +29,7 @@ function query(config: LocalConfig, sql: string, extra: string[] = []): Promise<
 describe('pipeline query beside a live worker', () => {
   let root: string;
   let config: LocalConfig;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
 
   beforeAll(async () => {
     root = tempDir('live-query');

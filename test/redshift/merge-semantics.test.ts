@@ -14,7 +14,7 @@ import { loadStatements } from '../../src/activities/aws/sql-templates';
 import { parseCopy, readSql } from './support/sql';
 import { COPY_ROLE, PROCESSED, SCHEMA, createWarehouse, runLoad, runVerify } from './support/warehouse';
 import { bothWarehouses, loadFromLocalLake } from './support/local';
-import type { LocalActivities } from '../../src/activities/local';
+import type { LocalTestBackend } from '../local/support';
 import { localConfig, open, runDay, tempDir, writeRaw } from '../local/support';
 
 // Dates, numerics and bigints as the text PostgreSQL sends, so comparisons need no time zone or float.
@@ -544,7 +544,7 @@ const SEQUENCE: [string, RawDay][] = [
 
 describe('the local warehouse and load.sql, given the same sequence of batches', () => {
   let root: string;
-  let a: LocalActivities;
+  let a: LocalTestBackend;
   const attempts: Record<string, number> = {};
   const steps: { name: string; local: Record<string, Row[]>; redshift: Record<string, Row[]> }[] = [];
 

@@ -1,5 +1,5 @@
 /**
- * The catalog query `pipeline aws setup` plans with (src/activities/aws/setup.ts), run on a real
+ * The catalog query `pipeline aws setup` plans with (src/client/aws-setup/setup.ts), run on a real
  * PostgreSQL before and after ddl.sql: it must find nothing on an empty database and then the schema
  * and every table ddl.sql creates. (Redshift's leader-node catalog, pg_namespace and pg_tables, is
  * PostgreSQL's; the Data API's `:name` parameters are `$n` here.)
@@ -7,7 +7,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStatements } from '../../src/activities/aws/sql-templates';
-import { WAREHOUSE_CATALOG_SQL, ddlTables } from '../../src/activities/aws/setup';
+import { WAREHOUSE_CATALOG_SQL, ddlTables } from '../../src/client/aws-setup/setup';
 import { startPostgres } from './support/postgres';
 import type { TestPostgres } from './support/postgres';
 import { SCHEMA, createWarehouse } from './support/warehouse';

@@ -7,7 +7,7 @@
  * environment, the same runtime, connection and start-up line) with the local backend, whose
  * `onJobProgress` freezes the whole process at the matching job's first progress report of at least
  * 0.4, after writing the marker file ({ id, pid, progress }). `kind` is the job's kind (`etl`,
- * `statement`), `operation` optionally the operation in its id (`load`). A stage on test data ends in
+ * `statement`), `operation` optionally the operation recorded with it (`load`). A stage on test data ends in
  * well under a second, so this is how the test SIGKILLs a worker *during* one: the transform part-way
  * through its tables, the load inside its open transaction with the customers already merged. It
  * blocks synchronously because progress is reported between statements, so nothing of the job moves
@@ -40,7 +40,7 @@ export function parseHoldArgs(args: readonly string[]): HoldSpec {
 /** Freezes the process (after writing the marker) in the first matching job at HOLD_AT_PROGRESS. */
 export function freezeAt(hold: HoldSpec): JobProgressListener {
   return (job, progress) => {
-    if (progress < HOLD_AT_PROGRESS || job.kind !== hold.kind || (hold.operation && !job.id.includes(`-${hold.operation}-`))) return;
+    if (progress < HOLD_AT_PROGRESS || job.kind !== hold.kind || (hold.operation && job.operation !== hold.operation)) return;
     fs.writeFileSync(`${hold.marker}.tmp`, JSON.stringify({ id: job.id, pid: process.pid, progress }));
     fs.renameSync(`${hold.marker}.tmp`, hold.marker);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);

@@ -13,8 +13,8 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeepPartial, PipelineInput, PipelineOptions, PipelineResult, PipelineStatus } from '../../src/workflows/definitions';
 import { rerunStageSignal, skipStageSignal, statusQuery } from '../../src/workflows/definitions';
-import { FakeBackend } from '../support/fake-backend';
-import type { FakeBackendOptions } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
+import type { FakeBackendOptions } from '../../tools/fake-backend';
 import { registerPipelineSearchAttributes } from '../support/search-attributes';
 import { createTimeSkippingEnv } from '../support/temporal/time-skipping';
 

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineActivities } from '../../src/activities/types';
 import type { DeepPartial, PipelineOptions, PipelineResult } from '../../src/workflows/definitions';
 import { resolveOptions } from '../../src/workflows/options';
-import { FakeBackend } from '../support/fake-backend';
-import type { FakeBackendOptions } from '../support/fake-backend';
+import { FakeBackend } from '../../tools/fake-backend';
+import type { FakeBackendOptions } from '../../tools/fake-backend';
 import { registerPipelineSearchAttributes } from '../support/search-attributes';
 import { createTimeSkippingEnv } from '../support/temporal/time-skipping';
 

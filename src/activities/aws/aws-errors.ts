@@ -30,7 +30,8 @@ const ACCESS_DENIED = new Set([
   'CredentialsProviderError',
 ]);
 
-const NOT_FOUND = new Set([
+/** The error names AWS services give a resource that does not exist (also what `pipeline aws setup` reads as absent). */
+export const NOT_FOUND_ERRORS: ReadonlySet<string> = new Set([
   'EntityNotFoundException',
   'CrawlerNotFoundException',
   'NoSuchBucket',
@@ -51,6 +52,9 @@ const REJECTED = new Set([
   'IllegalLocationConstraintException',
   'DatabaseConnectionException',
 ]);
+
+/** Athena and SNS report a missing workgroup or topic as a rejected request, saying so in the message. */
+export const NOT_FOUND_MESSAGE = /not (be )?found|does not exist/i;
 
 /** Errors that look like a rejected request but only mean "try again later". */
 const TRANSIENT = new Set([
@@ -93,9 +97,8 @@ export function classifyAwsError(err: unknown, resource: string, action: string)
   const text = `${action} on ${resource} failed: ${describe(err)}`;
   if (TRANSIENT.has(name) || e.$fault === 'server' || (status !== undefined && status >= 500)) return new Error(text);
   if (ACCESS_DENIED.has(name) || status === 403) return accessDenied(text);
-  if (NOT_FOUND.has(name) || status === 404) return missingResource(text);
-  // Athena and SNS report a missing workgroup or topic as a rejected request
-  if (/not (be )?found|does not exist/i.test(e.message ?? '')) return missingResource(text);
+  if (NOT_FOUND_ERRORS.has(name) || status === 404) return missingResource(text);
+  if (NOT_FOUND_MESSAGE.test(e.message ?? '')) return missingResource(text);
   if (REJECTED.has(name)) return badConfig(text);
   return new Error(text);
 }

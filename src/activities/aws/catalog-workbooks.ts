@@ -3,7 +3,7 @@
  * (setup excludes them from the crawl), so before the crawler starts every workbook of the run's
  * partitions is read here, exactly as the local backend reads it (../workbook.ts), and each sheet
  * whose header matches the entity becomes one CSV object that the `sheets_<entity>` table
- * (sheet-tables.ts) shows to Athena:
+ * (src/client/aws-setup/sheet-tables.ts) shows to Athena:
  *
  *   raw/orders/2025-10-27/Q3 book.xlsx  sheet "North"
  *     -> <prefix>converted/orders/2025-10-27/Q3%20book.xlsx(North).csv
@@ -37,7 +37,7 @@ import type { SheetTable } from '../workbook';
 import { readWorkbook, sheetTable } from '../workbook';
 import { awsCall, awsErrorName, classifyAwsError } from './aws-errors';
 import { listRawObjects } from './s3';
-import { convertedPrefix } from './sheet-tables';
+import { convertedPrefix } from './lake-paths';
 
 /**
  * The largest workbook converted (its object size). Measured with exceljs 4.4 on a 7-column sheet:
@@ -84,7 +84,7 @@ export function convertedSheetKey(config: AwsConfig, entity: Entity, runDate: st
 /** RFC 4180: a field holding a quote, comma or line break is quoted, its quotes doubled. */
 function csvField(value: string): string {
   if (!/[",\r\n\u0001]/.test(value)) return value;
-  // U+0001 is the table's SerDe escape character (sheet-tables.ts): doubled, it reads as itself.
+  // U+0001 is the table's SerDe escape character (src/client/aws-setup/sheet-tables.ts): doubled, it reads as itself.
   return `"${value.replace(/"/g, '""').replace(/\u0001/g, '\u0001\u0001')}"`;
 }
 

@@ -2,9 +2,9 @@
  * The aws backend: every activity is one AWS call (S3, Glue, Athena, Redshift Data, SNS) through
  * clients built once per worker. Failures come back classified (see aws-errors.ts) and name the resource.
  */
-import type { AwsConfig, LocalConfig } from '../../config';
-import { createLocalNotifier } from '../notify/local';
-import type { PipelineActivities } from '../types';
+import type { AwsConfig } from '../../config';
+import { badConfig } from '../errors';
+import type { NotifyActivities, PipelineActivities } from '../types';
 import * as catalog from './catalog';
 import { checkRawColumnOrder, columnOrderFailure } from './catalog-column-order';
 import { convertWorkbooks, unreadInWorkbooks } from './catalog-workbooks';
@@ -22,7 +22,12 @@ export interface AwsActivities extends PipelineActivities {
 
 export interface AwsActivityOptions {
   webUiUrl: string;
-  local: LocalConfig;
+  /**
+   * Where notices go without an SNS topic (PIPELINE_SNS_TOPIC_ARN): built on the first such notice.
+   * The worker passes the local notifier (console, outbox, webhook); this backend loads nothing of
+   * the local one itself.
+   */
+  fallbackNotifier?: () => NotifyActivities;
   /** Injected clients (tests, or a worker sharing them); built from config otherwise. */
   clients?: AwsClients;
   /** Where ddl.sql, load.sql and verify.sql live; sql/redshift/ by default. */
@@ -32,7 +37,7 @@ export interface AwsActivityOptions {
 export function createAwsActivities(config: AwsConfig, options: AwsActivityOptions): AwsActivities {
   const clients = options.clients ?? createAwsClients(config);
   const ownsClients = !options.clients;
-  let localNotifier: ReturnType<typeof createLocalNotifier> | undefined;
+  let fallback: NotifyActivities | undefined;
 
   return {
     listRawPartition: (input) => listRawPartition(clients.s3, config, input),
@@ -73,9 +78,10 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
 
     async publishNotification(notice) {
       if (config.snsTopicArn) return publishNotice(clients.sns, config.snsTopicArn, notice, options.webUiUrl);
-      // Without a topic, notices still reach the operator through the local channels.
-      localNotifier ??= createLocalNotifier(options.local, { webUiUrl: options.webUiUrl });
-      return localNotifier.publishNotification(notice);
+      // Without a topic, notices still reach the operator through the fallback (the local channels).
+      if (!options.fallbackNotifier) throw badConfig('PIPELINE_SNS_TOPIC_ARN is not set and this worker has no other channel for notices');
+      fallback ??= options.fallbackNotifier();
+      return fallback.publishNotification(notice);
     },
 
     close() {

@@ -49,8 +49,16 @@ export { VOLATILE_COLUMNS, WAREHOUSE_TABLES } from './schema';
 export interface LocalActivities extends PipelineActivities {
   /** Waits for background jobs to settle and closes the warehouse. */
   close(): Promise<void>;
-  /** The engine underneath, for tools and tests that time or inspect stages one by one. */
-  readonly engine: LocalEngine;
+}
+
+/**
+ * The local backend: its activities (what the worker registers, with `close` for the worker to
+ * call) and, apart from them, the engine underneath, for tools and tests that time or inspect stages
+ * one by one. The engine is closed by `activities.close()`.
+ */
+export interface LocalBackend {
+  activities: LocalActivities;
+  engine: LocalEngine;
 }
 
 export interface LocalActivitiesOptions {
@@ -113,7 +121,12 @@ interface StatementResult {
   page?: ResultPage;
 }
 
+/** The local backend's activities (see createLocalBackend for the engine beside them). */
 export function createLocalActivities(config: LocalConfig, options: LocalActivitiesOptions): LocalActivities {
+  return createLocalBackend(config, options).activities;
+}
+
+export function createLocalBackend(config: LocalConfig, options: LocalActivitiesOptions): LocalBackend {
   const engine = new LocalEngine(config, { lockWaitMs: options.lockWaitMs, wrapWarehouse: options.wrapWarehouse });
   const jobs = new JobStore({
     dir: `${config.warehousePath}.jobs`,
@@ -130,9 +143,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
     return record;
   };
 
-  return {
-    engine,
-
+  const activities: LocalActivities = {
     async listRawPartition({ run, entity }: ListRawPartitionInput): Promise<RawPartitionListing> {
       checkRunDate(run.runDate);
       return engine.lake.listing(entity, run.runDate);
@@ -145,7 +156,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       await engine.ready();
       // Headers are checked now, so a bad file fails this activity at once, naming file and columns.
       const plans = await engine.planCatalog(run.runDate);
-      const { existed, record } = jobs.start<CatalogResult>(id, 'crawl', run, `catalog ${id}`, async (ctx) => {
+      const { existed, record } = jobs.start<CatalogResult>({ id, kind: 'crawl', run, label: `catalog ${id}` }, async (ctx) => {
         const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx, `catalog of ${run.runDate} (${run.workflowId})`));
         const metrics: Record<string, number> = {};
         for (const t of tables) {
@@ -174,7 +185,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       checkRunDate(run.runDate);
       const id = JobStore.idFor('query', run, 'quality');
       await engine.ready();
-      jobs.start<ResultPage>(id, 'query', run, `quality query ${id}`, async (ctx) => {
+      jobs.start<ResultPage>({ id, kind: 'query', run, label: `quality query ${id}` }, async (ctx) => {
         const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx, `validate of ${run.runDate} (${run.workflowId})`));
         const failed = results.filter((r) => !r.passed).length;
         return { result: qualityPage(results), metrics: { checks: results.length, failedChecks: failed } };
@@ -201,7 +212,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       checkRunDate(run.runDate);
       const id = JobStore.idFor('etl', run);
       await engine.ready();
-      jobs.start(id, 'etl', run, `local ETL run ${id}`, async (ctx) => {
+      jobs.start({ id, kind: 'etl', run, label: `local ETL run ${id}` }, async (ctx) => {
         const started = Date.now();
         const out = await engine.transform(run.runDate, id, hooksOf(ctx, `transform of ${run.runDate} (${run.workflowId})`));
         return { metrics: { ...out.metrics, durationMs: Date.now() - started }, result: { folders: out.folders } };
@@ -225,7 +236,7 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       checkRunDate(run.runDate);
       const id = JobStore.idFor('statement', run, operation);
       await engine.ready();
-      jobs.start<StatementResult>(id, 'statement', run, `warehouse ${operation} ${id}`, async (ctx) => {
+      jobs.start<StatementResult>({ id, kind: 'statement', operation, run, label: `warehouse ${operation} ${id}` }, async (ctx) => {
         if (operation === 'verify') {
           const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`));
           return { result: { operation, page: result } };
@@ -241,7 +252,8 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       heartbeatIfInActivity(record.metrics.progress);
       const out: StatementStatus = status(record);
       if (record.result?.rowsAffected !== undefined) out.rowsAffected = record.result.rowsAffected;
-      out.hasResultSet = record.result?.operation === 'verify' || /-verify-/.test(statementId);
+      // What the statement runs is recorded with the job (a result repeats it; files of earlier releases have only that).
+      out.hasResultSet = (record.operation ?? record.result?.operation) === 'verify';
       return out;
     },
 
@@ -266,4 +278,5 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
       await engine.close();
     },
   };
+  return { activities, engine };
 }

@@ -27,6 +27,8 @@ export interface JobOwner {
 export interface JobRecord<R = unknown> {
   id: string;
   kind: JobKind;
+  /** What a job of its kind runs, when the kind has more than one (a statement's `load` or `verify`). */
+  operation?: string;
   label: string;
   run: RunRef;
   state: JobState;
@@ -94,7 +96,16 @@ export interface JobStoreOptions {
 }
 
 /** Receives a job's progress reports (see JobStoreOptions.onProgress). */
-export type JobProgressListener = (job: { id: string; kind: JobKind }, progress: number) => void;
+export type JobProgressListener = (job: { id: string; kind: JobKind; operation?: string }, progress: number) => void;
+
+/** What a new job is: the fields of its record that its start decides. */
+export interface JobSpec {
+  id: string;
+  kind: JobKind;
+  operation?: string;
+  run: RunRef;
+  label: string;
+}
 
 export const DEFAULT_KEEP_FINISHED_MS = 30 * 24 * 3600_000;
 
@@ -229,17 +240,23 @@ export class JobStore {
    * Starts `work` as job `id` unless that job already exists, in which case its record is returned
    * and nothing new starts.
    */
-  start<R>(
-    id: string,
-    kind: JobKind,
-    run: RunRef,
-    label: string,
-    work: (ctx: JobContext) => Promise<JobOutcome<R>>,
-  ): { record: JobRecord<R>; existed: boolean } {
+  start<R>(spec: JobSpec, work: (ctx: JobContext) => Promise<JobOutcome<R>>): { record: JobRecord<R>; existed: boolean } {
+    const { id, kind, operation, run, label } = spec;
     const existing = this.get<R>(id);
     if (existing) return { record: existing, existed: true };
     const now = new Date().toISOString();
-    const record: JobRecord<R> = { id, kind, label, run, state: 'RUNNING', metrics: { progress: 0 }, owner: this.owner, createdAt: now, heartbeatAt: now };
+    const record: JobRecord<R> = {
+      id,
+      kind,
+      ...(operation ? { operation } : {}),
+      label,
+      run,
+      state: 'RUNNING',
+      metrics: { progress: 0 },
+      owner: this.owner,
+      createdAt: now,
+      heartbeatAt: now,
+    };
     try {
       fs.writeFileSync(this.file(id), JSON.stringify(record, null, 2), { flag: 'wx' });
     } catch (err) {
@@ -256,7 +273,7 @@ export class JobStore {
       progress: (fraction, metrics) => {
         live.progress = Math.max(0, Math.min(1, fraction));
         if (metrics) Object.assign(live.metrics, metrics);
-        this.options.onProgress?.({ id, kind }, live.progress);
+        this.options.onProgress?.({ id, kind, ...(operation ? { operation } : {}) }, live.progress);
       },
       checkCancelled: () => {
         if (live.cancelled) throw new JobCancelled();

@@ -16,8 +16,8 @@ import { badConfig, missingResource } from '../errors';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
 import { dailySalesSelect } from './sales';
-import type { TransformOutput } from './transform';
-import { GOLD_TABLES, readBatchManifest } from './transform';
+import type { TransformOutput } from './batch-manifest';
+import { GOLD_TABLES, readBatchManifest } from './batch-manifest';
 import type { Sql } from './warehouse';
 import { ident, listLit, lit } from './warehouse';
 

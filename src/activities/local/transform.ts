@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { Entity } from '../../shared/contract';
 import { ENTITIES } from '../../shared/contract';
 import { missingResource } from '../errors';
+import type { TransformOutput } from './batch-manifest';
+import { GOLD_TABLES, writeBatchManifest } from './batch-manifest';
 import type { SourceInfo } from './catalog';
 import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
@@ -17,18 +19,6 @@ import { dailySalesSelect } from './sales';
 import { bronzeFiles, bronzeRelation, buildVerdicts, dropVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
 import { ident, lit } from './warehouse';
-
-export const GOLD_TABLES = { customers: 'dim_customers', products: 'dim_products', orders: 'fact_orders' } as const;
-
-export interface TransformOutput {
-  runDate: string;
-  etlRunId: string;
-  metrics: Record<string, number>;
-  /** Published batch folders, by `${layer}/${table}`. */
-  folders: Record<string, string>;
-  startedAt: string;
-  finishedAt: string;
-}
 
 const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 
@@ -93,7 +83,7 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
       bronze[entity] = await bronzeRelation(db, files);
     }
     step(0.1);
-    await buildVerdicts(db, lake, runDate, bronze, (done) => step(0.1 + (0.55 * done) / ENTITIES.length));
+    await buildVerdicts(db, lake, runDate, bronze, { step: (done) => step(0.1 + (0.55 * done) / ENTITIES.length) });
 
     const batch = `${lit(runDate)}::DATE`;
     for (const entity of ENTITIES) {
@@ -154,26 +144,4 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
   // Written last: the load reads it to know which run produced the batch's Parquet and its counts.
   writeBatchManifest(lake, output);
   return output;
-}
-
-export function manifestPath(lake: Lake, runDate: string): string {
-  return path.join(lake.root, 'processed', '_metrics', `batch_date=${runDate}`, 'metrics.json');
-}
-
-function writeBatchManifest(lake: Lake, output: TransformOutput): void {
-  const file = manifestPath(lake, output.runDate);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(output, null, 2)}\n`);
-  fs.renameSync(tmp, file);
-}
-
-/** The manifest of the batch's published Parquet, or undefined when no transform finished for it. */
-export function readBatchManifest(lake: Lake, runDate: string): TransformOutput | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(manifestPath(lake, runDate), 'utf8')) as TransformOutput;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }

@@ -33,7 +33,7 @@ export async function runQualityChecks(
   for (const entity of ENTITIES) bronze[entity] = await bronzeRelation(db, bronzeFiles(lake, entity, runDate));
   let results: QualityResult[];
   try {
-    await buildVerdicts(db, lake, runDate, bronze, onEntity);
+    await buildVerdicts(db, lake, runDate, bronze, { step: onEntity, forGate: true });
     results = (await measureGate(db)).map((m) => judge(m, thresholds));
   } finally {
     await dropVerdicts(db);

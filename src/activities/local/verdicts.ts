@@ -5,14 +5,14 @@
  * the rows the transform accepts and rejects.
  */
 import type { Entity } from '../../shared/contract';
-import { ENTITIES } from '../../shared/contract';
+import { COLUMNS, ENTITIES } from '../../shared/contract';
 import type { QualityMeasurement } from '../../shared/quality';
 import { duckdb } from '../../rules/dialect';
 import { gateStatement, verdictStatements } from '../../rules/verdicts';
 import type { Lake } from './lake';
 import { knownKeysSql, syncDimensionKeys } from './references';
 import type { Sql } from './warehouse';
-import { listLit } from './warehouse';
+import { ident, listLit } from './warehouse';
 
 /** Lineage packed in one sortable number: later file, then later row, is larger. */
 export const ORD_SCALE = 10_000_000_000;
@@ -38,11 +38,21 @@ const GATE = gateStatement(duckdb);
 /** Relations read more than once are tables; the steps between them stay views. */
 const MATERIALISED = new Set(ENTITIES.map((e) => `${e}_verdicts`));
 
+const GATE_COLUMNS: Record<string, string> = Object.fromEntries(
+  ENTITIES.map((e) => [`${e}_verdicts`, ['reason', 'complete', ...COLUMNS[e].filter((c) => c.key || c.refersTo).map((c) => ident(`t_${c.name}`))].join(', ')]),
+);
+
 /**
  * Builds `<entity>_verdicts` for the batch (see src/rules/verdicts.ts) as temp tables; `dropVerdicts`
  * removes them. An empty bronze relation gives empty verdicts.
  */
-export async function buildVerdicts(db: Sql, lake: Lake, runDate: string, bronze: Record<Entity, string>, step?: (done: number) => void): Promise<void> {
+export async function buildVerdicts(
+  db: Sql,
+  lake: Lake,
+  runDate: string,
+  bronze: Record<Entity, string>,
+  options: { step?: (done: number) => void; forGate?: boolean } = {},
+): Promise<void> {
   for (const entity of ENTITIES) {
     await db.run(`CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity]}`);
   }
@@ -53,8 +63,10 @@ export async function buildVerdicts(db: Sql, lake: Lake, runDate: string, bronze
   let done = 0;
   for (const s of STATEMENTS) {
     const kind = MATERIALISED.has(s.name) ? 'TABLE' : 'VIEW';
-    await db.run(`CREATE OR REPLACE TEMP ${kind} ${s.name} AS ${s.select}`);
-    if (kind === 'TABLE') step?.(++done);
+    // The gate needs only the verdict and the keys references are judged by; DuckDB then skips the rest.
+    const select = kind === 'TABLE' && options.forGate ? `SELECT ${GATE_COLUMNS[s.name]} FROM (${s.select})` : s.select;
+    await db.run(`CREATE OR REPLACE TEMP ${kind} ${s.name} AS ${select}`);
+    if (kind === 'TABLE') options.step?.(++done);
   }
 }
 

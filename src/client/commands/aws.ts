@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { SetupStep } from '../../activities/aws/setup';
+import type { SetupStep } from '../aws-setup/setup';
 import { loadAwsConfig } from '../../config/aws';
 import { createAwsClients, destroyAwsClients } from '../../activities/aws/clients';
-import { runSetup } from '../../activities/aws/setup';
+import { runSetup } from '../aws-setup/setup';
 import { UserError } from '../errors';
 
 const MARK: Record<SetupStep['state'], string> = {

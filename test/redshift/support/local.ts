@@ -6,12 +6,12 @@
  * two merges can be compared row for row.
  */
 import type { Client } from 'pg';
-import type { LocalActivities } from '../../../src/activities/local';
 import { VOLATILE_COLUMNS, WAREHOUSE_TABLES } from '../../../src/activities/local';
 import type { Layer } from '../../../src/activities/local/lake';
 import type { WarehouseTable } from '../../../src/activities/local/schema';
-import { readBatchManifest } from '../../../src/activities/local/transform';
+import { readBatchManifest } from '../../../src/activities/local/batch-manifest';
 import { ENTITIES } from '../../../src/shared/contract';
+import type { LocalTestBackend } from '../../local/support';
 import type { CopyTarget } from './sql';
 import { SCHEMA, runLoad, tableColumns } from './warehouse';
 
@@ -20,7 +20,7 @@ export type TextRow = Record<string, string | null>;
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The rows `COPY <copy.table> FROM '<processed>/<copy.source>/batch_date=D/'` would stage, from the local lake. */
-export async function localStagingRows(a: LocalActivities, runDate: string, copy: CopyTarget, columns: string[]): Promise<TextRow[]> {
+export async function localStagingRows(a: LocalTestBackend, runDate: string, copy: CopyTarget, columns: string[]): Promise<TextRow[]> {
   const lake = a.engine.lake;
   if (copy.source === 'gold/load_metrics') {
     // the Glue job writes its counts as a Parquet row; the local transform keeps them in its manifest
@@ -48,7 +48,7 @@ export async function localStagingRows(a: LocalActivities, runDate: string, copy
 }
 
 /** load.sql for one date on PostgreSQL, every COPY staging what the local transform wrote for that date. */
-export async function loadFromLocalLake(db: Client, a: LocalActivities, runDate: string): Promise<void> {
+export async function loadFromLocalLake(db: Client, a: LocalTestBackend, runDate: string): Promise<void> {
   await runLoad(db, runDate, async (copy) => {
     const columns = await tableColumns(db, copy.table);
     const rows = await localStagingRows(a, runDate, copy, columns);
@@ -60,7 +60,7 @@ export async function loadFromLocalLake(db: Client, a: LocalActivities, runDate:
 }
 
 /** The columns both warehouses compare for a table: the local ones, volatile ones and those Redshift lacks aside. */
-async function comparedColumns(db: Client, a: LocalActivities, table: WarehouseTable): Promise<string[]> {
+async function comparedColumns(db: Client, a: LocalTestBackend, table: WarehouseTable): Promise<string[]> {
   const redshift = await tableColumns(db, table);
   const local = (await a.engine.query(`DESCRIBE analytics.${table}`)).map((r) => String(r.column_name));
   return local.filter((c) => !VOLATILE_COLUMNS[table].includes(c) && redshift.includes(c));
@@ -69,7 +69,7 @@ async function comparedColumns(db: Client, a: LocalActivities, table: WarehouseT
 const sortRows = (rows: TextRow[]) => rows.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
 /** Every warehouse table of both sides, as sorted text rows over the compared columns. */
-export async function bothWarehouses(db: Client, a: LocalActivities): Promise<{ local: Record<string, TextRow[]>; redshift: Record<string, TextRow[]> }> {
+export async function bothWarehouses(db: Client, a: LocalTestBackend): Promise<{ local: Record<string, TextRow[]>; redshift: Record<string, TextRow[]> }> {
   const local: Record<string, TextRow[]> = {};
   const redshift: Record<string, TextRow[]> = {};
   for (const table of WAREHOUSE_TABLES) {

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectFile } from './project-files';
+import { projectFile } from '../../activities/aws/project-files';
 import { ensureSheetTables } from './sheet-tables';
 import { CreateWorkGroupCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, GetCrawlerCommand, GetDatabaseCommand, GetJobCommand } from '@aws-sdk/client-glue';
@@ -20,15 +20,15 @@ import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCo
 import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
 import type { AwsConfig } from '../../config';
-import { badConfig } from '../errors';
-import { awsCall, awsErrorName } from './aws-errors';
-import type { AwsClients } from './clients';
+import { badConfig } from '../../activities/errors';
+import { awsCall, awsErrorName, NOT_FOUND_ERRORS, NOT_FOUND_MESSAGE } from '../../activities/aws/aws-errors';
+import type { AwsClients } from '../../activities/aws/clients';
 import { MODEL_VERSION, rulesArtifactText } from '../../rules/artifact';
-import { rulesObjectKey } from './transform';
-import { lakePaths } from './lake-paths';
-import { executeStatements, statementsFor, warehouseTarget } from './load';
+import { rulesObjectKey } from '../../activities/aws/transform';
+import { lakePaths } from '../../activities/aws/lake-paths';
+import { executeStatements, statementsFor, warehouseTarget } from '../../activities/aws/load';
 
-/** glue/ecommerce_etl_job.py of this checkout or image (see project-files.ts). */
+/** glue/ecommerce_etl_job.py of this checkout or image (see src/activities/aws/project-files.ts). */
 export function findGlueScript(from = __dirname): string {
   return projectFile(path.join('glue', 'ecommerce_etl_job.py'), from);
 }
@@ -64,15 +64,14 @@ export interface SetupOptions {
   onStep?: (step: SetupStep) => void;
 }
 
-const NOT_FOUND = new Set(['NotFound', 'NoSuchBucket', 'NoSuchKey', 'EntityNotFoundException', 'CrawlerNotFoundException', 'ResourceNotFoundException']);
-
 /** Runs a read; undefined when the resource is absent, other failures classified. */
 async function lookup<T>(resource: string, action: string, read: () => Promise<T>): Promise<T | undefined> {
   try {
     return await read();
   } catch (err) {
     const msg = String((err as Error).message ?? '');
-    if (NOT_FOUND.has(awsErrorName(err)) || (awsErrorName(err) === 'InvalidRequestException' && /not (be )?found|does not exist/i.test(msg))) return undefined;
+    // A missing Athena workgroup is a rejected request that says so.
+    if (NOT_FOUND_ERRORS.has(awsErrorName(err)) || (awsErrorName(err) === 'InvalidRequestException' && NOT_FOUND_MESSAGE.test(msg))) return undefined;
     return awsCall(resource, action, () => Promise.reject(err));
   }
 }

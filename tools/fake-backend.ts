@@ -1,6 +1,10 @@
 /**
  * A scriptable in-memory implementation of the activity interface for workflow tests: it records
  * every call and lets a test decide when raw files appear and how each job ends.
+ *
+ * It lives in tools/, beside the test server's sources, because both the tests and
+ * bench/orchestration.ts (stages that finish at once) use it: production code (src/) holds no test
+ * scaffolding, and benchmarks import nothing from test/ (test/infra/imports.test.ts checks both).
  */
 import type {
   ChannelFailure,
@@ -11,11 +15,11 @@ import type {
   RawPartitionListing,
   ResultPage,
   UnreadItem,
-} from '../../src/activities/types';
+} from '../src/activities/types';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Entity } from '../../src/shared/contract';
-import { ENTITIES } from '../../src/shared/contract';
-import { DEFAULT_QUALITY_THRESHOLDS, judge } from '../../src/shared/quality';
+import type { Entity } from '../src/shared/contract';
+import { ENTITIES } from '../src/shared/contract';
+import { DEFAULT_QUALITY_THRESHOLDS, judge } from '../src/shared/quality';
 
 /** How one started job behaves: reads of RUNNING before it ends, and its final state. */
 export interface JobScript {

@@ -10,18 +10,14 @@ import type { GlueClient, Table, TableInput } from '@aws-sdk/client-glue';
 import type { AwsConfig } from '../../config';
 import type { Entity } from '../../shared/contract';
 import { COLUMNS, ENTITIES } from '../../shared/contract';
-import { awsCall, awsErrorName } from './aws-errors';
-import { PARTITION_COLUMN, SHEETS_TABLE_PREFIX } from './validate-sql';
+import { awsCall, awsErrorName } from '../../activities/aws/aws-errors';
+import { convertedPrefix } from '../../activities/aws/lake-paths';
+import { PARTITION_COLUMN, SHEETS_TABLE_PREFIX } from '../../activities/aws/validate-sql';
 
 /** `sheets_<entity>`: the name the validate stage's query reads (one definition, in validate-sql.ts). */
 export const SHEET_TABLE_PREFIX = SHEETS_TABLE_PREFIX;
 
 export const sheetTableName = (entity: Entity): string => `${SHEET_TABLE_PREFIX}${entity}`;
-
-/** Bucket key of an entity's converted sheets, or of one date's folder of them (trailing slash). */
-export function convertedPrefix(config: AwsConfig, entity: Entity, runDate?: string): string {
-  return `${config.prefix}converted/${entity}/${runDate ? `${runDate}/` : ''}`;
-}
 
 export const OPEN_CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
 
