@@ -56,7 +56,9 @@ async function cachedRaw(): Promise<string> {
   const started = performance.now();
   const result = await generateLake({ lakeDir: dir, startDate: FIRST_DATE, days: DAYS, scale: 'small', seed: SEED });
   const rows = result.files.reduce((s, f) => s + f.rows, 0);
-  console.log(`${result.files.length} files, ${rows.toLocaleString('en-US')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${result.files.length} files, ${rows.toLocaleString('en-US')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   await writeFile(marker, JSON.stringify({ files: result.files.length, rows }));
   return dir;
 }
@@ -102,7 +104,9 @@ function startWorker(env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProc
 }
 
 async function count(client: Client, status: string): Promise<number> {
-  const { count: n } = await client.workflow.count(`TemporalScheduledById = "${SCHEDULE_ID}" AND WorkflowType = "dailyPipeline" AND ExecutionStatus = "${status}"`);
+  const { count: n } = await client.workflow.count(
+    `TemporalScheduledById = "${SCHEDULE_ID}" AND WorkflowType = "dailyPipeline" AND ExecutionStatus = "${status}"`,
+  );
   return n;
 }
 
@@ -138,7 +142,9 @@ async function main(): Promise<void> {
   // Local jobs finish in well under a second: poll their state every second, not every 30.
   const poll = args.poll!;
   const options: DeepPartial<PipelineOptions> = {
-    stages: Object.fromEntries(['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify'].map((s) => [s, { pollInterval: poll }])),
+    stages: Object.fromEntries(
+      ['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify'].map((s) => [s, { pollInterval: poll }]),
+    ),
   };
   let failed = 0;
   let completed = 0;
@@ -147,7 +153,12 @@ async function main(): Promise<void> {
   let cpu: number | undefined;
   let cpuAtStart: number | undefined;
   try {
-    await createOrUpdateSchedule(client, { ...defaultSettings(TASK_QUEUE), scheduleId: SCHEDULE_ID, options, createPaused: { note: 'benchmark: backfill only' } });
+    await createOrUpdateSchedule(client, {
+      ...defaultSettings(TASK_QUEUE),
+      scheduleId: SCHEDULE_ID,
+      options,
+      createPaused: { note: 'benchmark: backfill only' },
+    });
     console.log(`backfilling ${FIRST_DATE}..${LAST_DATE} (${DAYS} days), overlap ${OVERLAP}, poll interval ${poll}`);
     const started = performance.now();
     cpuAtStart = cpuSeconds(workerPid);
@@ -163,7 +174,9 @@ async function main(): Promise<void> {
       }
       if (elapsed - lastPrint > 10_000) {
         lastPrint = elapsed;
-        console.log(`  ${(elapsed / 1000).toFixed(0)} s: ${completed} completed, ${failed} failed, worker RSS peak ${mib(peakRss(workerPid))}`);
+        console.log(
+          `  ${(elapsed / 1000).toFixed(0)} s: ${completed} completed, ${failed} failed, worker RSS peak ${mib(peakRss(workerPid))}`,
+        );
       }
       if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode}); see ${logFile}`);
       await sleep(500);
@@ -181,12 +194,16 @@ async function main(): Promise<void> {
   const minutes = wallMs / 60_000;
   console.log('');
   console.log(`days backfilled:     ${DAYS} (${completed} completed, ${failed} failed)`);
-  console.log(`total wall time:     ${(wallMs / 1000).toFixed(1)} s   (target <= ${TARGET_SECONDS} s: ${wallMs / 1000 <= TARGET_SECONDS ? 'met' : 'MISSED'})`);
+  console.log(
+    `total wall time:     ${(wallMs / 1000).toFixed(1)} s   (target <= ${TARGET_SECONDS} s: ${wallMs / 1000 <= TARGET_SECONDS ? 'met' : 'MISSED'})`,
+  );
   console.log(`runs per minute:     ${(completed / minutes).toFixed(1)}`);
   console.log(`worker peak RSS:     ${mib(peak)}`);
   if (cpu !== undefined && cpuAtStart !== undefined) {
     const used = cpu - cpuAtStart;
-    console.log(`worker CPU:          ${used.toFixed(0)} s (${((used / (wallMs / 1000)) * 100).toFixed(0)}% of one core; ${((used / completed) * 1000).toFixed(0)} ms per run) on ${os.cpus().length} cores`);
+    console.log(
+      `worker CPU:          ${used.toFixed(0)} s (${((used / (wallMs / 1000)) * 100).toFixed(0)}% of one core; ${((used / completed) * 1000).toFixed(0)} ms per run) on ${os.cpus().length} cores`,
+    );
   }
   if (args.keep) console.log(`kept the lake, warehouse and worker log under ${work}`);
   if (failed > 0) process.exitCode = 1;

@@ -129,7 +129,9 @@ interface PandasResult {
 
 async function runPandas(lakeDir: string, outDir: string): Promise<PandasResult> {
   const script = path.join(__dirname, 'pandas_baseline.py');
-  const { stdout } = await promisify(execFile)('python3', [script, '--lake', lakeDir, '--date', DATE, '--out', outDir], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)('python3', [script, '--lake', lakeDir, '--date', DATE, '--out', outDir], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as PandasResult;
 }
 
@@ -173,7 +175,11 @@ async function main(): Promise<void> {
   const hwm = MemoryWatch.highWaterMark();
 
   const totalMs = median(results.map((r) => r.total));
-  const stageTable = new Table({ head: ['stage', `wall (median of ${runs})`, 'rows/s'], style: STYLE, colAligns: ['left', 'right', 'right'] });
+  const stageTable = new Table({
+    head: ['stage', `wall (median of ${runs})`, 'rows/s'],
+    style: STYLE,
+    colAligns: ['left', 'right', 'right'],
+  });
   for (const stage of ['catalog', 'validate', 'transform', 'load'] as const) {
     const ms = median(results.map((r) => r.times[stage] ?? 0));
     stageTable.push([stage, secs(ms), Math.round(rows / (ms / 1000)).toLocaleString('en-US')]);
@@ -182,30 +188,58 @@ async function main(): Promise<void> {
 
   // Every run loads the same batch, so any run's counts stand for all.
   const m = results[0].metrics;
-  console.log(`\nlocal backend, seed001 ${args.clean ? 'clean' : 'dirty'} batch ${DATE}: ${rows.toLocaleString('en-US')} raw rows (${m['orders.read']?.toLocaleString('en-US')} orders read, ${m['orders.loaded']?.toLocaleString('en-US')} loaded, ${m['orders.rejected']} rejected, ${m['orders.duplicates']} duplicates)`);
+  console.log(
+    `\nlocal backend, seed001 ${args.clean ? 'clean' : 'dirty'} batch ${DATE}: ${rows.toLocaleString('en-US')} raw rows (${m['orders.read']?.toLocaleString('en-US')} orders read, ${m['orders.loaded']?.toLocaleString('en-US')} loaded, ${m['orders.rejected']} rejected, ${m['orders.duplicates']} duplicates)`,
+  );
   console.log(stageTable.toString());
-  console.log(`host: ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start -> ${os.loadavg()[0].toFixed(1)} now; DuckDB threads ${process.env.PIPELINE_DUCKDB_THREADS ?? 'default'}, memory limit ${process.env.PIPELINE_DUCKDB_MEMORY_LIMIT ?? '1GB'}`);
+  console.log(
+    `host: ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start -> ${os.loadavg()[0].toFixed(1)} now; DuckDB threads ${process.env.PIPELINE_DUCKDB_THREADS ?? 'default'}, memory limit ${process.env.PIPELINE_DUCKDB_MEMORY_LIMIT ?? '1GB'}`,
+  );
   const peak = Math.max(watch.peakSampled, hwm ?? 0);
   console.log(`peak RSS: sampled ${gib(watch.peakSampled)}, VmHWM ${gib(hwm)} (whole process, DuckDB included)`);
 
   const summary = new Table({ head: ['figure', 'measured', 'target', ''], style: STYLE });
-  summary.push(['catalog+validate+transform+load', secs(totalMs), `<= ${TARGET.totalSeconds} s`, mark(totalMs <= TARGET.totalSeconds * 1000)]);
+  summary.push([
+    'catalog+validate+transform+load',
+    secs(totalMs),
+    `<= ${TARGET.totalSeconds} s`,
+    mark(totalMs <= TARGET.totalSeconds * 1000),
+  ]);
   summary.push(['peak RSS', gib(peak), `<= ${gib(TARGET.peakRssBytes)}`, mark(peak <= TARGET.peakRssBytes)]);
 
   if (!args['skip-pandas']) {
     process.stdout.write('\nrunning the pandas baseline on the same files ... ');
     const out = path.join(work, 'pandas');
     const p = await runPandas(lake, out);
-    console.log(`pandas ${p.pandas}: read ${p.seconds.read.toFixed(2)} s, transform ${p.seconds.transform.toFixed(2)} s, write ${p.seconds.write.toFixed(2)} s; peak RSS ${gib(p.peak_rss_bytes)}`);
-    const differences = ['customers', 'products', 'orders'].flatMap((e) =>
-      ['read', 'loaded', 'rejected', 'duplicates'].filter((k) => p.counts[e][k] !== m[`${e}.${k}`]).map((k) => `${e}.${k}: pandas ${p.counts[e][k]}, engine ${m[`${e}.${k}`]}`),
+    console.log(
+      `pandas ${p.pandas}: read ${p.seconds.read.toFixed(2)} s, transform ${p.seconds.transform.toFixed(2)} s, write ${p.seconds.write.toFixed(2)} s; peak RSS ${gib(p.peak_rss_bytes)}`,
     );
-    if (Math.abs(p.counts.orders.revenue - m['orders.revenue']) > 0.005) differences.push(`orders.revenue: pandas ${p.counts.orders.revenue}, engine ${m['orders.revenue']}`);
-    console.log(differences.length ? `pandas and the engine DISAGREE: ${differences.join('; ')}` : 'pandas and the engine agree on every read/loaded/rejected/duplicates count and on revenue');
+    const differences = ['customers', 'products', 'orders'].flatMap((e) =>
+      ['read', 'loaded', 'rejected', 'duplicates']
+        .filter((k) => p.counts[e][k] !== m[`${e}.${k}`])
+        .map((k) => `${e}.${k}: pandas ${p.counts[e][k]}, engine ${m[`${e}.${k}`]}`),
+    );
+    if (Math.abs(p.counts.orders.revenue - m['orders.revenue']) > 0.005)
+      differences.push(`orders.revenue: pandas ${p.counts.orders.revenue}, engine ${m['orders.revenue']}`);
+    console.log(
+      differences.length
+        ? `pandas and the engine DISAGREE: ${differences.join('; ')}`
+        : 'pandas and the engine agree on every read/loaded/rejected/duplicates count and on revenue',
+    );
     const transformOnly = median(results.map((r) => r.times.transform ?? 0));
     const ratio = (p.seconds.total * 1000) / totalMs;
-    summary.push(['pandas transform / local 4 stages', `${ratio.toFixed(1)}x (${p.seconds.total.toFixed(2)} s vs ${secs(totalMs)})`, `>= ${TARGET.speedup}x`, mark(ratio >= TARGET.speedup)]);
-    summary.push(['pandas transform / local transform', `${((p.seconds.total * 1000) / transformOnly).toFixed(1)}x`, '(same work only)', '']);
+    summary.push([
+      'pandas transform / local 4 stages',
+      `${ratio.toFixed(1)}x (${p.seconds.total.toFixed(2)} s vs ${secs(totalMs)})`,
+      `>= ${TARGET.speedup}x`,
+      mark(ratio >= TARGET.speedup),
+    ]);
+    summary.push([
+      'pandas transform / local transform',
+      `${((p.seconds.total * 1000) / transformOnly).toFixed(1)}x`,
+      '(same work only)',
+      '',
+    ]);
   }
   console.log(summary.toString());
   if (args.keep) console.log(`kept ${work}`);

@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   console.log(`runs:                     ${RUNS}`);
   console.log(`median wall time per run: ${quantile(walls, 0.5).toFixed(0)} ms   (target <= 1000 ms)`);
   console.log(`p95 wall time per run:    ${quantile(walls, 0.95).toFixed(0)} ms`);
-  console.log(`history events per run:   median ${quantile(events, 0.5)}, max ${events[events.length - 1]}   (target <= 200; parent + sensor child)`);
+  console.log(
+    `history events per run:   median ${quantile(events, 0.5)}, max ${events[events.length - 1]}   (target <= 200; parent + sensor child)`,
+  );
 }
 
 main().catch((err: unknown) => {

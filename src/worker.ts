@@ -83,7 +83,8 @@ export function registeredActivities(backend: PipelineActivities): PipelineActiv
 function bundleFromEnv(): WorkerOptions['workflowBundle'] | undefined {
   const file = process.env.PIPELINE_WORKFLOW_BUNDLE;
   if (!file) return undefined;
-  if (!fs.existsSync(file)) throw new ConfigError('PIPELINE_WORKFLOW_BUNDLE', `has ${JSON.stringify(file)}; no such file (run npm run build)`);
+  if (!fs.existsSync(file))
+    throw new ConfigError('PIPELINE_WORKFLOW_BUNDLE', `has ${JSON.stringify(file)}; no such file (run npm run build)`);
   return { codePath: path.resolve(file) };
 }
 

@@ -113,7 +113,8 @@ export class FakeBackend {
 
   activities(): PipelineActivities {
     const record = <K extends keyof PipelineActivities>(name: K, input: unknown) => this.calls.push({ name, input });
-    const token = (run: { workflowId: string; stage: string; stageAttempt: number }) => `${run.workflowId}/${run.stage}/${run.stageAttempt}`;
+    const token = (run: { workflowId: string; stage: string; stageAttempt: number }) =>
+      `${run.workflowId}/${run.stage}/${run.stageAttempt}`;
     const acts: PipelineActivities = {
       listRawPartition: async (input) => {
         record('listRawPartition', input);

@@ -268,11 +268,6 @@ export interface NotifyActivities {
 }
 
 export interface PipelineActivities
-  extends AwaitRawDataActivities,
-    CatalogActivities,
-    ValidateActivities,
-    TransformActivities,
-    LoadActivities,
-    NotifyActivities {}
+  extends AwaitRawDataActivities, CatalogActivities, ValidateActivities, TransformActivities, LoadActivities, NotifyActivities {}
 
 export type ActivityName = keyof PipelineActivities;

@@ -27,9 +27,14 @@ export async function readWorkbook(source: string | Uint8Array, displayName: str
   try {
     if (typeof source === 'string') await book.xlsx.readFile(source);
     // exceljs types its argument with a Buffer of its own declaring; a Node Buffer is what it reads.
-    else await book.xlsx.load(Buffer.from(source.buffer, source.byteOffset, source.byteLength) as unknown as Parameters<ExcelJS.Xlsx['load']>[0]);
+    else
+      await book.xlsx.load(
+        Buffer.from(source.buffer, source.byteOffset, source.byteLength) as unknown as Parameters<ExcelJS.Xlsx['load']>[0],
+      );
   } catch (err) {
-    const why = String((err as Error)?.message ?? err).replace(/\s+/g, ' ').trim();
+    const why = String((err as Error)?.message ?? err)
+      .replace(/\s+/g, ' ')
+      .trim();
     throw invalidData(`${displayName}: not a readable .xlsx workbook (${why})`, { file: displayName });
   }
   const sheets: SheetRows[] = [];
@@ -126,13 +131,18 @@ export function sheetTable(entity: Entity, sheet: SheetRows, where: string): She
   const contract = new Set(COLUMNS[entity].map((c) => c.name));
   const at = sheet.rows.slice(0, SHEET_HEADER_SEARCH).findIndex((r) => normaliseHeader(r.cells).some((h) => contract.has(h)));
   if (at < 0) {
-    const first = sheet.rows[0].cells.filter((c) => c !== null && c.trim() !== '').slice(0, 5).join(', ');
+    const first = sheet.rows[0].cells
+      .filter((c) => c !== null && c.trim() !== '')
+      .slice(0, 5)
+      .join(', ');
     return { unread: `a sheet with no ${entity} column in its first ${SHEET_HEADER_SEARCH} rows (first row: ${first})` };
   }
   const headerRow = sheet.rows[at];
   const header = normaliseHeader(headerRow.cells);
   checkHeader(entity, header, where);
   const width = header.length;
-  const rows = sheet.rows.slice(at + 1).map((r) => ({ rowNumber: r.rowNumber, cells: Array.from({ length: width }, (_, i) => r.cells[i] ?? null) }));
+  const rows = sheet.rows
+    .slice(at + 1)
+    .map((r) => ({ rowNumber: r.rowNumber, cells: Array.from({ length: width }, (_, i) => r.cells[i] ?? null) }));
   return { header, headerRow: headerRow.rowNumber, rows };
 }

@@ -11,7 +11,10 @@ function readFileSetting(setting: string, file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new UserError(`configuration error: ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
+    throw new UserError(
+      `configuration error: ${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      2,
+    );
   }
 }
 
@@ -19,7 +22,9 @@ export function connectionOptions(config: TemporalConfig): ConnectionOptions {
   const tls = config.tls
     ? {
         serverNameOverride: config.tls.serverName,
-        serverRootCACertificate: config.tls.serverCaCertPath ? readFileSetting('TEMPORAL_TLS_SERVER_CA_CERT_PATH', config.tls.serverCaCertPath) : undefined,
+        serverRootCACertificate: config.tls.serverCaCertPath
+          ? readFileSetting('TEMPORAL_TLS_SERVER_CA_CERT_PATH', config.tls.serverCaCertPath)
+          : undefined,
         clientCertPair:
           config.tls.clientCertPath && config.tls.clientKeyPath
             ? {
@@ -47,7 +52,7 @@ function unreachable(config: TemporalConfig, err: unknown): UserError {
 function notTemporal(config: TemporalConfig, what: string): UserError {
   return new UserError(
     `what answers at ${config.address} is not a Temporal frontend (${what}); ` +
-      'check TEMPORAL_ADDRESS: the frontend\'s gRPC port (7233 for `pipeline server`), not the Web UI\'s (8233)',
+      "check TEMPORAL_ADDRESS: the frontend's gRPC port (7233 for `pipeline server`), not the Web UI's (8233)",
   );
 }
 
@@ -85,8 +90,13 @@ export function probeAddress(address: string, opts: { tls?: boolean; timeoutMs?:
       socket.destroy();
       resolve(result);
     };
-    timer = setTimeout(() => done({ ok: false, down: true, problem: `nothing accepted a connection within ${timeoutMs / 1000} s` }), timeoutMs);
-    socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, down: true, problem: err.code === 'ECONNREFUSED' ? 'connection refused' : (err.code ?? err.message) }));
+    timer = setTimeout(
+      () => done({ ok: false, down: true, problem: `nothing accepted a connection within ${timeoutMs / 1000} s` }),
+      timeoutMs,
+    );
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done({ ok: false, down: true, problem: err.code === 'ECONNREFUSED' ? 'connection refused' : (err.code ?? err.message) }),
+    );
     socket.once('connect', () => {
       if (opts.tls) return done({ ok: true });
       clearTimeout(timer);
@@ -94,7 +104,9 @@ export function probeAddress(address: string, opts: { tls?: boolean; timeoutMs?:
       timer = setTimeout(() => done({ ok: true }), PREFACE_WAIT_MS);
       socket.once('data', (data: Buffer) => {
         const text = data.toString('latin1');
-        done(text.startsWith('HTTP/1.') ? { ok: false, down: false, problem: `it answers HTTP/1: ${text.split('\r\n')[0]}` } : { ok: true });
+        done(
+          text.startsWith('HTTP/1.') ? { ok: false, down: false, problem: `it answers HTTP/1: ${text.split('\r\n')[0]}` } : { ok: true },
+        );
       });
       socket.write(HTTP2_PREFACE);
     });

@@ -137,7 +137,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       console.log('First rows of analytics.agg_daily_sales:');
       console.log(await readWarehouseRows(config, 'SELECT * FROM analytics.agg_daily_sales ORDER BY order_date DESC LIMIT 5'));
     }
-    console.log(`\nrun ${failed ? pc.red('did not succeed') : pc.green('succeeded')} in ${formatDuration(Date.now() - started)}; Web UI: ${link}`);
+    console.log(
+      `\nrun ${failed ? pc.red('did not succeed') : pc.green('succeeded')} in ${formatDuration(Date.now() - started)}; Web UI: ${link}`,
+    );
     console.log('explore the warehouse: ./bin/pipeline query "SELECT * FROM analytics.fact_orders LIMIT 10"');
     if (opts.keepRunning) {
       pipelineWorker = await startWorker();

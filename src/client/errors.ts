@@ -30,8 +30,10 @@ export function isConnectionError(err: unknown): boolean {
     const details = (e as { details?: unknown }).details;
     if (typeof code === 'number' && typeof details === 'string') {
       // A gRPC status: decided by its code, whatever its message says.
-      if (code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED || code === GRPC.RESOURCE_EXHAUSTED || code === GRPC.ABORTED) return true;
-      if (code === GRPC.UNKNOWN || code === GRPC.INTERNAL || code === GRPC.CANCELLED) return CONNECTION_TEXT.test(`${details} ${e.message}`);
+      if (code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED || code === GRPC.RESOURCE_EXHAUSTED || code === GRPC.ABORTED)
+        return true;
+      if (code === GRPC.UNKNOWN || code === GRPC.INTERNAL || code === GRPC.CANCELLED)
+        return CONNECTION_TEXT.test(`${details} ${e.message}`);
       return false;
     }
     if (typeof code === 'string' && /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND|AI_AGAIN)$/.test(code)) return true;
@@ -97,7 +99,9 @@ export function operatorMessage(err: unknown): string | undefined {
 
   const notFound = findInChain(
     err,
-    (e) => e.name === 'WorkflowNotFoundError' || (grpcCode(e) === GRPC_NOT_FOUND && /workflow/i.test(grpcText(e)) && !/namespace/i.test(grpcText(e))),
+    (e) =>
+      e.name === 'WorkflowNotFoundError' ||
+      (grpcCode(e) === GRPC_NOT_FOUND && /workflow/i.test(grpcText(e)) && !/namespace/i.test(grpcText(e))),
   );
   if (notFound) {
     const fields = notFound as Error & { workflowId?: string; runId?: string };
@@ -119,16 +123,23 @@ export function operatorMessage(err: unknown): string | undefined {
       (e.name === 'TransportError' && /^Namespace \S+ was not found/i.test(e.message)),
   );
   if (namespaceMissing) {
-    const text = namespaceMissing.name === 'TransportError' ? namespaceMissing.message.replace(/:\s*Status \{[\s\S]*$/, '') : grpcText(namespaceMissing);
+    const text =
+      namespaceMissing.name === 'TransportError'
+        ? namespaceMissing.message.replace(/:\s*Status \{[\s\S]*$/, '')
+        : grpcText(namespaceMissing);
     return `namespace ${namespace} does not exist at ${address}: ${oneLine(text)}; set TEMPORAL_NAMESPACE to an existing one`;
   }
 
   const attribute = findInChain(
     err,
-    (e) => /search attribute/i.test(e.message) && /no mapping defined|unknown|not (a )?valid|not (defined|registered|found)|invalid search attribute/i.test(e.message),
+    (e) =>
+      /search attribute/i.test(e.message) &&
+      /no mapping defined|unknown|not (a )?valid|not (defined|registered|found)|invalid search attribute/i.test(e.message),
   );
   if (attribute) {
-    const name = /search attribute:? ["']?(\w+)/i.exec(attribute.message)?.[1] ?? /["'](\w+)["'] is not a valid search attribute/i.exec(attribute.message)?.[1];
+    const name =
+      /search attribute:? ["']?(\w+)/i.exec(attribute.message)?.[1] ??
+      /["'](\w+)["'] is not a valid search attribute/i.exec(attribute.message)?.[1];
     return (
       `namespace ${namespace} at ${address} lacks the pipeline's search attributes${name ? ` (${name} is not registered)` : ''}; ` +
       `register them with \`${REGISTER_SEARCH_ATTRIBUTES_COMMAND}\` (or start a local server that has them with \`pipeline server\`)`
@@ -140,7 +151,10 @@ export function operatorMessage(err: unknown): string | undefined {
     return `Temporal at ${address} refused the call (${oneLine(grpcText(denied))}); check TEMPORAL_API_KEY or the TLS client certificate, and TEMPORAL_NAMESPACE`;
   }
 
-  const notTemporal = findInChain(err, (e) => grpcCode(e) === GRPC_UNIMPLEMENTED && /HTTP status code|unexpected content-type/i.test(grpcText(e)));
+  const notTemporal = findInChain(
+    err,
+    (e) => grpcCode(e) === GRPC_UNIMPLEMENTED && /HTTP status code|unexpected content-type/i.test(grpcText(e)),
+  );
   if (notTemporal) {
     return (
       `what answers at ${address} is not a Temporal frontend (${oneLine(grpcText(notTemporal))}); ` +
@@ -149,7 +163,8 @@ export function operatorMessage(err: unknown): string | undefined {
   }
 
   if (isConnectionError(err)) {
-    const cause = findInChain(err, (e) => grpcCode(e) !== undefined || typeof (e as { code?: unknown }).code === 'string') ?? (err as Error);
+    const cause =
+      findInChain(err, (e) => grpcCode(e) !== undefined || typeof (e as { code?: unknown }).code === 'string') ?? (err as Error);
     return serverDownMessage(address, namespace, oneLine(grpcCode(cause) !== undefined ? grpcText(cause) : cause.message));
   }
 

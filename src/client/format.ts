@@ -51,28 +51,56 @@ function stageDuration(s: StageStatus): number | undefined {
   return end - Date.parse(s.startedAt);
 }
 
-const KEY_METRICS = /^(\w+\.(read|loaded|rejected|duplicates|rows|files|warehouse_rows)|orders\.revenue|polls|progress|dpuSeconds|bytesScanned|rowsAffected|failedChecks|checks|autoRestarts)$/;
+const KEY_METRICS =
+  /^(\w+\.(read|loaded|rejected|duplicates|rows|files|warehouse_rows)|orders\.revenue|polls|progress|dpuSeconds|bytesScanned|rowsAffected|failedChecks|checks|autoRestarts)$/;
 
 function details(s: StageStatus): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(s.externalIds)) parts.push(printable(`${k}=${v}`));
   const metrics = Object.entries(s.metrics).filter(([k]) => KEY_METRICS.test(k));
-  if (metrics.length) parts.push(printable(metrics.map(([k, v]) => `${k}=${k === 'progress' ? `${Math.round(v * 100)}%` : Number.isInteger(v) ? v : v.toFixed(2)}`).join(' ')));
+  if (metrics.length)
+    parts.push(
+      printable(
+        metrics.map(([k, v]) => `${k}=${k === 'progress' ? `${Math.round(v * 100)}%` : Number.isInteger(v) ? v : v.toFixed(2)}`).join(' '),
+      ),
+    );
   if (s.message) parts.push(printable(s.message, { keepNewlines: true }));
   return parts.join('\n');
 }
 
 export function statusTable(status: PipelineStatus): string {
-  const table = new Table({ head: ['stage', 'state', 'attempts', 'duration', 'details'], wordWrap: true, colWidths: [14, 11, 10, 12, 70], style: plainUnlessTty() });
-  for (const s of status.stages) table.push([printable(s.stage), colorState(printable(s.state)), String(s.attempts), formatDuration(stageDuration(s)), details(s)]);
-  const head = printable(`Run ${status.runDate} (${status.trigger}): `) + colorState(printable(status.state)) + (status.currentStage ? printable(`, stage ${status.currentStage}`) : '');
+  const table = new Table({
+    head: ['stage', 'state', 'attempts', 'duration', 'details'],
+    wordWrap: true,
+    colWidths: [14, 11, 10, 12, 70],
+    style: plainUnlessTty(),
+  });
+  for (const s of status.stages)
+    table.push([printable(s.stage), colorState(printable(s.state)), String(s.attempts), formatDuration(stageDuration(s)), details(s)]);
+  const head =
+    printable(`Run ${status.runDate} (${status.trigger}): `) +
+    colorState(printable(status.state)) +
+    (status.currentStage ? printable(`, stage ${status.currentStage}`) : '');
   const lines = [head, table.toString()];
   if (status.awaitingOperatorUntil) {
-    lines.push(pc.magenta(printable(`Waiting for an operator until ${status.awaitingOperatorUntil}: pipeline rerun <stage> ${status.runDate} -r "<why>" | pipeline skip <stage> ${status.runDate} -r "<why>"`)));
+    lines.push(
+      pc.magenta(
+        printable(
+          `Waiting for an operator until ${status.awaitingOperatorUntil}: pipeline rerun <stage> ${status.runDate} -r "<why>" | pipeline skip <stage> ${status.runDate} -r "<why>"`,
+        ),
+      ),
+    );
   }
   if (status.quality?.length) {
     const q = new Table({ head: ['entity', 'check', 'value', 'threshold', 'passed'], style: plainUnlessTty() });
-    for (const r of status.quality) q.push([printable(r.entity), printable(r.check), Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(4), String(r.threshold), r.passed ? pc.green('yes') : pc.red('no')]);
+    for (const r of status.quality)
+      q.push([
+        printable(r.entity),
+        printable(r.check),
+        Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(4),
+        String(r.threshold),
+        r.passed ? pc.green('yes') : pc.red('no'),
+      ]);
     lines.push('Quality report:', q.toString());
   }
   for (const a of status.operatorActions) lines.push(pc.dim(printable(`${a.at} ${a.signal}(${a.stage}) "${a.reason}": ${a.outcome}`)));

@@ -25,7 +25,10 @@ export interface LocalServerOptions {
   dbFile?: string;
 }
 
-export async function startLocalDevServer(config: AppConfig, opts: LocalServerOptions = {}): Promise<{ server: DevServerHandle; dbFile: string }> {
+export async function startLocalDevServer(
+  config: AppConfig,
+  opts: LocalServerOptions = {},
+): Promise<{ server: DevServerHandle; dbFile: string }> {
   const dbFile = opts.dbFile ?? devServerDbFile(config);
   try {
     const server = await startDevServer({

@@ -24,43 +24,83 @@ type Register = (program: Command) => void;
 const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
   {
     commands: ['worker'],
-    load: () => loadWhenNeeded(() => require('./commands/worker') as typeof WorkerCommand, () => import('./commands/worker')).then((m) => m.registerWorkerCommand),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/worker') as typeof WorkerCommand,
+        () => import('./commands/worker'),
+      ).then((m) => m.registerWorkerCommand),
   },
   {
     commands: ['run', 'status', 'skip', 'rerun', 'cancel'],
-    load: () => loadWhenNeeded(() => require('./commands/run') as typeof RunCommands, () => import('./commands/run')).then((m) => m.registerRunCommands),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/run') as typeof RunCommands,
+        () => import('./commands/run'),
+      ).then((m) => m.registerRunCommands),
   },
   {
     commands: ['replay', 'history'],
-    load: () => loadWhenNeeded(() => require('./commands/history') as typeof HistoryCommands, () => import('./commands/history')).then((m) => m.registerHistoryCommands),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/history') as typeof HistoryCommands,
+        () => import('./commands/history'),
+      ).then((m) => m.registerHistoryCommands),
   },
   {
     commands: ['schedule'],
-    load: () => loadWhenNeeded(() => require('./commands/schedule') as typeof ScheduleCommands, () => import('./commands/schedule')).then((m) => m.registerScheduleCommands),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/schedule') as typeof ScheduleCommands,
+        () => import('./commands/schedule'),
+      ).then((m) => m.registerScheduleCommands),
   },
   {
     commands: ['generate'],
-    load: () => loadWhenNeeded(() => require('./commands/generate') as typeof GenerateCommand, () => import('./commands/generate')).then((m) => m.registerGenerateCommand),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/generate') as typeof GenerateCommand,
+        () => import('./commands/generate'),
+      ).then((m) => m.registerGenerateCommand),
   },
   {
     commands: ['query'],
-    load: () => loadWhenNeeded(() => require('./commands/query') as typeof QueryCommand, () => import('./commands/query')).then((m) => m.registerQueryCommand),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/query') as typeof QueryCommand,
+        () => import('./commands/query'),
+      ).then((m) => m.registerQueryCommand),
   },
   {
     commands: ['report'],
-    load: () => loadWhenNeeded(() => require('./commands/report') as typeof ReportCommand, () => import('./commands/report')).then((m) => m.registerReportCommand),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/report') as typeof ReportCommand,
+        () => import('./commands/report'),
+      ).then((m) => m.registerReportCommand),
   },
   {
     commands: ['aws'],
-    load: () => loadWhenNeeded(() => require('./commands/aws') as typeof AwsCommands, () => import('./commands/aws')).then((m) => m.registerAwsCommands),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/aws') as typeof AwsCommands,
+        () => import('./commands/aws'),
+      ).then((m) => m.registerAwsCommands),
   },
   {
     commands: ['server', 'register-search-attributes'],
-    load: () => loadWhenNeeded(() => require('./commands/server') as typeof ServerCommands, () => import('./commands/server')).then((m) => m.registerServerCommands),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/server') as typeof ServerCommands,
+        () => import('./commands/server'),
+      ).then((m) => m.registerServerCommands),
   },
   {
     commands: ['demo'],
-    load: () => loadWhenNeeded(() => require('./commands/demo') as typeof DemoCommand, () => import('./commands/demo')).then((m) => m.registerDemoCommand),
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/demo') as typeof DemoCommand,
+        () => import('./commands/demo'),
+      ).then((m) => m.registerDemoCommand),
   },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -97,7 +137,10 @@ function commandPath(program: Command, argv: string[]): string {
 
 /** Commander's "error: unknown option '--x'" as one line: `pipeline: unknown option '--x' (see `pipeline run --help`)`. */
 function usageLine(text: string, command: string): string {
-  const message = text.trim().replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ');
+  const message = text
+    .trim()
+    .replace(/^error:\s*/i, '')
+    .replace(/\s*\n\s*/g, ' ');
   return `pipeline: ${printable(message)} (see \`pipeline ${command ? `${command} ` : ''}--help\`)\n`;
 }
 

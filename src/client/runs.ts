@@ -14,7 +14,9 @@ function looksLikeDate(target: string): boolean {
 export async function findRun(client: Client, target: string): Promise<WorkflowHandle> {
   const namespace = client.options.namespace;
   if (looksLikeDate(target) && !isIsoDate(target)) {
-    throw new UserError(`${JSON.stringify(target)} is not a date: give a run date as YYYY-MM-DD (a real calendar day, e.g. 2025-10-27) or a workflow id`);
+    throw new UserError(
+      `${JSON.stringify(target)} is not a date: give a run date as YYYY-MM-DD (a real calendar day, e.g. 2025-10-27) or a workflow id`,
+    );
   }
   if (!isIsoDate(target)) {
     const handle = client.workflow.getHandle(target);
@@ -35,7 +37,9 @@ export async function findRun(client: Client, target: string): Promise<WorkflowH
     found.push({ workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime });
   }
   if (found.length === 0) {
-    throw new UserError(`no pipeline run for ${target} in namespace ${namespace} (searched PipelineRunDate = "${target}"); start one with \`pipeline run --date ${target}\``);
+    throw new UserError(
+      `no pipeline run for ${target} in namespace ${namespace} (searched PipelineRunDate = "${target}"); start one with \`pipeline run --date ${target}\``,
+    );
   }
   found.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
   return client.workflow.getHandle(found[0]!.workflowId, found[0]!.runId);
@@ -60,11 +64,18 @@ export async function closedRunDate(handle: WorkflowHandle): Promise<{ runDate: 
   const desc = await handle.describe();
   if (desc.status.name === 'RUNNING') return undefined;
   const runDate = desc.typedSearchAttributes.get(SA_RUN_DATE);
-  if (!runDate) throw new UserError(`run ${handle.workflowId} has no PipelineRunDate; start a new run with \`pipeline run --date YYYY-MM-DD --from <stage>\``);
+  if (!runDate)
+    throw new UserError(
+      `run ${handle.workflowId} has no PipelineRunDate; start a new run with \`pipeline run --date YYYY-MM-DD --from <stage>\``,
+    );
   return { runDate, state: desc.status.name.toLowerCase() };
 }
 
-export async function startRun(client: Client, taskQueue: string, input: PipelineInput & { runDate: string }): Promise<WorkflowHandleWithFirstExecutionRunId> {
+export async function startRun(
+  client: Client,
+  taskQueue: string,
+  input: PipelineInput & { runDate: string },
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workflowId = pipelineWorkflowId(input.runDate);
   try {
     return await client.workflow.start(WORKFLOW_TYPE, {
@@ -83,7 +94,9 @@ export async function startRun(client: Client, taskQueue: string, input: Pipelin
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new UserError(`a run for ${input.runDate} is already running (workflow id ${workflowId}); see \`pipeline status ${input.runDate}\``);
+      throw new UserError(
+        `a run for ${input.runDate} is already running (workflow id ${workflowId}); see \`pipeline status ${input.runDate}\``,
+      );
     }
     throw err;
   }
@@ -93,7 +106,10 @@ export async function startRun(client: Client, taskQueue: string, input: Pipelin
  * The run's status from the `status` query, or, when no worker can answer (for example a run that
  * finished while every worker is stopped), from the summary the run keeps in its memo.
  */
-export async function readStatus(client: Client, handle: WorkflowHandle): Promise<{ status?: PipelineStatus; closed: string; memo?: unknown }> {
+export async function readStatus(
+  client: Client,
+  handle: WorkflowHandle,
+): Promise<{ status?: PipelineStatus; closed: string; memo?: unknown }> {
   const desc = await handle.describe();
   const closed = desc.status.name;
   try {

@@ -51,7 +51,11 @@ function describeChange(prev: PipelineStatus | undefined, next: PipelineStatus):
     lines.push(`  ${s.stage.padEnd(13)} ${colorState(s.state)}${attempt}${took}${msg}`);
   }
   if (next.state === 'awaiting_operator' && prev?.state !== 'awaiting_operator') {
-    lines.push(pc.magenta(`  waiting for an operator until ${next.awaitingOperatorUntil}: pipeline rerun <stage> ${next.runDate} -r "<why>" | pipeline skip <stage> ${next.runDate} -r "<why>"`));
+    lines.push(
+      pc.magenta(
+        `  waiting for an operator until ${next.awaitingOperatorUntil}: pipeline rerun <stage> ${next.runDate} -r "<why>" | pipeline skip <stage> ${next.runDate} -r "<why>"`,
+      ),
+    );
   }
   return lines;
 }
@@ -136,10 +140,12 @@ export async function watchRun(
 
   // The result is the run's outcome; a dropped connection only means "ask again once the server is back".
   const follow = (): Promise<Followed> =>
-    connection.withDeadline(Date.now() + RESULT_WINDOW_MS, () => handle.result()).then(
-      (result: PipelineResult): Followed => ({ done: { ok: true, result } }),
-      (err: unknown): Followed => (isConnectionError(err) ? { lost: err } : { done: { ok: false, error: failureMessage(err) } }),
-    );
+    connection
+      .withDeadline(Date.now() + RESULT_WINDOW_MS, () => handle.result())
+      .then(
+        (result: PipelineResult): Followed => ({ done: { ok: true, result } }),
+        (err: unknown): Followed => (isConnectionError(err) ? { lost: err } : { done: { ok: false, error: failureMessage(err) } }),
+      );
 
   const queryStatus = async (): Promise<boolean> => {
     try {
@@ -205,7 +211,14 @@ export async function watchRun(
 
   if (outcome.ok && outcome.result && last && last.state !== 'succeeded') {
     // The run's own result is the truth when no worker answered the last query: show its stages.
-    const final: PipelineStatus = { ...last, state: 'succeeded', currentStage: undefined, awaitingOperatorUntil: undefined, stages: outcome.result.stages, quality: outcome.result.quality ?? last.quality };
+    const final: PipelineStatus = {
+      ...last,
+      state: 'succeeded',
+      currentStage: undefined,
+      awaitingOperatorUntil: undefined,
+      stages: outcome.result.stages,
+      quality: outcome.result.quality ?? last.quality,
+    };
     for (const line of describeChange(last, final)) print(line);
     last = final;
   }

@@ -11,17 +11,32 @@ const schema = z
     PIPELINE_GLUE_DATABASE: z.string().default('ecommerce_raw'),
     PIPELINE_GLUE_CRAWLER: z.string().default('ecommerce-raw-crawler'),
     PIPELINE_GLUE_JOB: z.string().default('ecommerce-etl-job'),
-    PIPELINE_GLUE_ROLE_ARN: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\//, 'expected an IAM role ARN').optional(),
+    PIPELINE_GLUE_ROLE_ARN: z
+      .string()
+      .regex(/^arn:aws[\w-]*:iam::\d{12}:role\//, 'expected an IAM role ARN')
+      .optional(),
     PIPELINE_ATHENA_WORKGROUP: z.string().default('primary'),
-    PIPELINE_ATHENA_OUTPUT: z.string().regex(/^s3:\/\//, 'expected an s3:// location').optional(),
+    PIPELINE_ATHENA_OUTPUT: z
+      .string()
+      .regex(/^s3:\/\//, 'expected an s3:// location')
+      .optional(),
     PIPELINE_REDSHIFT_CLUSTER_ID: z.string().optional(),
     PIPELINE_REDSHIFT_WORKGROUP: z.string().optional(),
     PIPELINE_REDSHIFT_DATABASE: z.string().default('dev'),
     PIPELINE_REDSHIFT_DB_USER: z.string().optional(),
     PIPELINE_REDSHIFT_SECRET_ARN: z.string().optional(),
-    PIPELINE_REDSHIFT_COPY_ROLE_ARN: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN').optional(),
-    PIPELINE_REDSHIFT_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'expected a lower-case SQL identifier').default('analytics'),
-    PIPELINE_SNS_TOPIC_ARN: z.string().regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN').optional(),
+    PIPELINE_REDSHIFT_COPY_ROLE_ARN: z
+      .string()
+      .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN')
+      .optional(),
+    PIPELINE_REDSHIFT_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,126}$/, 'expected a lower-case SQL identifier')
+      .default('analytics'),
+    PIPELINE_SNS_TOPIC_ARN: z
+      .string()
+      .regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN')
+      .optional(),
   })
   // How the Redshift Data API authenticates (ExecuteStatement's documented combinations):
   //   cluster:   SecretArn | DbUser (redshift:GetClusterCredentials) | neither (the caller's IAM identity,
@@ -31,7 +46,10 @@ const schema = z
   .superRefine((c, ctx) => {
     const fail = (setting: string, message: string) => ctx.addIssue({ code: 'custom', path: [setting], message });
     if (Boolean(c.PIPELINE_REDSHIFT_CLUSTER_ID) === Boolean(c.PIPELINE_REDSHIFT_WORKGROUP)) {
-      return fail('PIPELINE_REDSHIFT_CLUSTER_ID', 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)');
+      return fail(
+        'PIPELINE_REDSHIFT_CLUSTER_ID',
+        'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)',
+      );
     }
     if (c.PIPELINE_REDSHIFT_WORKGROUP && c.PIPELINE_REDSHIFT_DB_USER) {
       return fail(

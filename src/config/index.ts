@@ -18,7 +18,10 @@ export type { AwsConfig, LocalConfig, TemporalConfig };
 const schema = z.object({
   PIPELINE_BACKEND: z.enum(['local', 'aws'], 'expected local or aws').default('local'),
   PIPELINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error'], 'expected trace, debug, info, warn or error').default('info'),
-  PIPELINE_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464').optional(),
+  PIPELINE_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export type Backend = 'local' | 'aws';

@@ -11,7 +11,10 @@ const schema = z.object({
   // scheme and host only (config/env.ts, shared/redact.ts), never the credentials, path or query.
   PIPELINE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
   PIPELINE_DUCKDB_THREADS: z.coerce.number().int().positive('a whole number of threads > 0').optional(),
-  PIPELINE_DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB').default('1GB'),
+  PIPELINE_DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB')
+    .default('1GB'),
 });
 
 export interface LocalConfig {

@@ -15,7 +15,10 @@ const schema = z
     TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
-    PIPELINE_TASK_QUEUE: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash or underscore').default('ecommerce-pipeline'),
+    PIPELINE_TASK_QUEUE: z
+      .string()
+      .regex(/^[\w.-]+$/, 'letters, digits, dot, dash or underscore')
+      .default('ecommerce-pipeline'),
     PIPELINE_WEB_UI_URL: z.url('expected a URL such as http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
   })
   .refine((c) => !c.TEMPORAL_TLS_CLIENT_CERT_PATH === !c.TEMPORAL_TLS_CLIENT_KEY_PATH, {

@@ -101,14 +101,21 @@ async function startOnce(cli: string, options: DevServerOptions): Promise<DevSer
   const httpPort = await freePort(HOST);
   const metricsPort = await freePort(HOST);
   const args = [
-    'server', 'start-dev',
-    '--ip', HOST,
-    '--port', String(port),
-    '--http-port', String(httpPort),
-    '--metrics-port', String(metricsPort),
-    '--log-level', options.logLevel ?? 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    HOST,
+    '--port',
+    String(port),
+    '--http-port',
+    String(httpPort),
+    '--metrics-port',
+    String(metricsPort),
+    '--log-level',
+    options.logLevel ?? 'warn',
     // Hands an activity to the worker that scheduled it in the same round trip, as Temporal Cloud does.
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
   ];
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-ip', HOST, '--ui-port', String(uiPort));
@@ -123,7 +130,13 @@ async function startOnce(cli: string, options: DevServerOptions): Promise<DevSer
   const address = `${HOST}:${port}`;
   const proc = startManagedProcess(cli, args);
   try {
-    await waitUntilReady(proc, address, namespace, (options.searchAttributes ?? []).map(searchAttributeName), options.startTimeoutMs ?? 60_000);
+    await waitUntilReady(
+      proc,
+      address,
+      namespace,
+      (options.searchAttributes ?? []).map(searchAttributeName),
+      options.startTimeoutMs ?? 60_000,
+    );
   } catch (err) {
     await proc.stop(2_000);
     throw err;
@@ -155,12 +168,20 @@ async function readinessProblem(address: string, namespace: string, attributes: 
 }
 
 /** Ready means: the frontend answers, the namespace exists and every custom search attribute is registered. */
-async function waitUntilReady(proc: ManagedProcess, address: string, namespace: string, attributes: string[], timeoutMs: number): Promise<void> {
+async function waitUntilReady(
+  proc: ManagedProcess,
+  address: string,
+  namespace: string,
+  attributes: string[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no answer yet';
   while (Date.now() < deadline) {
     if (proc.hasExited()) {
-      throw new DevServerStartError(`the Temporal dev server exited (${await proc.exited}) before it was ready at ${address}:\n${proc.tail()}`);
+      throw new DevServerStartError(
+        `the Temporal dev server exited (${await proc.exited}) before it was ready at ${address}:\n${proc.tail()}`,
+      );
     }
     // A server that dies while we wait for an answer is reported at once, not after the connect timeout.
     const problem = await Promise.race([readinessProblem(address, namespace, attributes, deadline), proc.exited.then(() => 'exited')]);

@@ -19,13 +19,18 @@ export function findTestServer(): string {
   const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
   if (fromEnv) {
     if (isExecutable(fromEnv)) return fromEnv;
-    throw new Error(`TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file; unset it or point it at a temporal-test-server launcher`);
+    throw new Error(
+      `TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file; unset it or point it at a temporal-test-server launcher`,
+    );
   }
   const cached = testServerLauncherPath();
   if (isExecutable(cached)) return cached;
-  process.stderr.write('the Temporal test server is not set up yet: running scripts/ensure-test-server.sh (Maven, about a minute once)...\n');
+  process.stderr.write(
+    'the Temporal test server is not set up yet: running scripts/ensure-test-server.sh (Maven, about a minute once)...\n',
+  );
   const result = spawnSync('bash', [ENSURE_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`scripts/ensure-test-server.sh failed (exit ${result.status ?? result.signal}); see its output above`);
+  if (result.status !== 0)
+    throw new Error(`scripts/ensure-test-server.sh failed (exit ${result.status ?? result.signal}); see its output above`);
   const printed = result.stdout.trim().split('\n').pop() ?? '';
   if (!isExecutable(printed)) throw new Error(`scripts/ensure-test-server.sh did not print a launcher path (got "${printed}")`);
   return printed;
@@ -68,7 +73,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const outcome = await Promise.race([ready, timedOut, proc.exited.then((code) => ({ exited: code }))]);
   clearTimeout(timer);
   if (typeof outcome !== 'string' || outcome === 'timeout') {
-    const what = outcome === 'timeout' ? `did not listen within ${Math.round(timeoutMs / 1000)} s` : `exited (${outcome.exited}) before listening`;
+    const what =
+      outcome === 'timeout' ? `did not listen within ${Math.round(timeoutMs / 1000)} s` : `exited (${outcome.exited}) before listening`;
     await proc.stop(2_000);
     throw new TestServerStartError(`the Temporal test server (${launcher}) ${what}. Its last output:\n${proc.tail()}`);
   }

@@ -29,7 +29,13 @@ export interface CsvWriteResult {
   bytes: number;
 }
 
-export async function writeCsvFile(target: string, tmpDir: string, header: string[], rows: Iterable<string[]>, onRows?: (n: number) => void): Promise<CsvWriteResult> {
+export async function writeCsvFile(
+  target: string,
+  tmpDir: string,
+  header: string[],
+  rows: Iterable<string[]>,
+  onRows?: (n: number) => void,
+): Promise<CsvWriteResult> {
   await mkdir(tmpDir, { recursive: true });
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = path.join(tmpDir, `${path.basename(target)}.${process.pid}.partial`);

@@ -57,7 +57,9 @@ const BAD_JOIN_DATES = ['2023-02-29', '03/15/2024', '2024-13-01', 'yesterday'];
 
 /** rows: clean customer rows (customer_id, first_name, last_name, email, join_date, city, state). */
 export function dirtyCustomers(rows: Row[], counts: InjectionCounts, rng: Rng, faker: Faker): Row[] {
-  const positionalKinds = (['duplicate_key', 'exact_duplicate', 'needs_cleaning'] as const).flatMap((k) => Array<typeof k>(counts[k] ?? 0).fill(k));
+  const positionalKinds = (['duplicate_key', 'exact_duplicate', 'needs_cleaning'] as const).flatMap((k) =>
+    Array<typeof k>(counts[k] ?? 0).fill(k),
+  );
   const extraKinds = (['missing_key', 'bad_date'] as const).flatMap((k) => Array<typeof k>(counts[k] ?? 0).fill(k));
   const { positional, extra } = placements(rng, rows.length, { positional: positionalKinds.length, extra: extraKinds.length });
   const at = new Map<number, Placement>();
@@ -120,7 +122,8 @@ export function dirtyProducts(rows: Row[], counts: InjectionCounts, rng: Rng, fa
     const kind = extraKinds[i];
     const category = rng.pick(CATEGORIES);
     const name = `${faker.commerce.productAdjective()} ${rng.pick(category.nouns)}`;
-    const price = kind === 'bad_number' ? BAD_PRICES[i % BAD_PRICES.length] : `-${formatCents(priceFor(rng, category.minPrice, category.maxPrice))}`;
+    const price =
+      kind === 'bad_number' ? BAD_PRICES[i % BAD_PRICES.length] : `-${formatCents(priceFor(rng, category.minPrice, category.maxPrice))}`;
     slot(at, pos).before.push([String(REJECTED_DIMENSION_ID_BASE + i), name, category.name, price]);
   });
   return assemble(rows, at);

@@ -66,7 +66,8 @@ export class PartitionExistsError extends Error {
 function checkOptions(o: GenerateOptions): void {
   if (!isIsoDate(o.startDate)) throw new RangeError(`start date must be a calendar date written YYYY-MM-DD, got "${o.startDate}"`);
   const days = o.days ?? 1;
-  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new RangeError(`days must be a whole number from 1 to ${MAX_DAYS}, got ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)
+    throw new RangeError(`days must be a whole number from 1 to ${MAX_DAYS}, got ${days}`);
   const seed = o.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a whole number >= 0, got ${seed}`);
 }

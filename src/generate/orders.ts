@@ -114,7 +114,9 @@ function planActions(rng: Rng, n: number, counts: InjectionCounts): Map<number, 
     else at.set(pos, [a]);
   };
   const positional = (['duplicate_key', 'exact_duplicate'] as const).flatMap((k) => Array<typeof k>(counts[k] ?? 0).fill(k));
-  rng.sample(n, positional.length).forEach((pos, i) => add(pos, positional[i] === 'duplicate_key' ? { kind: 'duplicate_key' } : { kind: 'exact_duplicate' }));
+  rng
+    .sample(n, positional.length)
+    .forEach((pos, i) => add(pos, positional[i] === 'duplicate_key' ? { kind: 'duplicate_key' } : { kind: 'exact_duplicate' }));
   for (const kind of EXTRA_KINDS) {
     for (let v = 0; v < (counts[kind] ?? 0); v++) add(rng.int(0, n - 1), { kind, variant: v });
   }

@@ -17,7 +17,12 @@ export interface ScaleSpec {
 export const SCALES = {
   small: { customers: 200, products: 50, orders: { perDay: 1_000 }, description: '200 customers, 50 products, 1,000 orders a day' },
   // The volumes of the original ShopEase design (seed 001): 7,500 customers, 600 products, 1,020,500 sales.
-  seed001: { customers: 7_500, products: 600, orders: { total: 1_020_500 }, description: '7,500 customers, 600 products, 1,020,500 orders over the period' },
+  seed001: {
+    customers: 7_500,
+    products: 600,
+    orders: { total: 1_020_500 },
+    description: '7,500 customers, 600 products, 1,020,500 orders over the period',
+  },
 } as const satisfies Record<string, ScaleSpec>;
 
 export type ScaleName = keyof typeof SCALES;

@@ -89,19 +89,57 @@ export interface Category {
 }
 
 export const CATEGORIES: readonly Category[] = [
-  { name: 'Electronics', minPrice: 15, maxPrice: 1500, nouns: ['Headphones', 'Monitor', 'Keyboard', 'Webcam', 'Bluetooth Speaker', 'Tablet', 'Smartwatch', 'Router', 'Power Bank', 'E-Reader'] },
-  { name: 'Home & Kitchen', minPrice: 8, maxPrice: 400, nouns: ['Blender', 'Coffee Maker', 'Skillet', 'Knife Set', 'Toaster', 'Cutting Board', 'Dinnerware Set', 'Air Fryer', 'Kettle'] },
-  { name: 'Clothing', minPrice: 10, maxPrice: 220, nouns: ['T-Shirt', 'Hoodie', 'Jeans', 'Rain Jacket', 'Sneakers', 'Sweater', 'Dress', 'Socks (6-Pack)'] },
+  {
+    name: 'Electronics',
+    minPrice: 15,
+    maxPrice: 1500,
+    nouns: ['Headphones', 'Monitor', 'Keyboard', 'Webcam', 'Bluetooth Speaker', 'Tablet', 'Smartwatch', 'Router', 'Power Bank', 'E-Reader'],
+  },
+  {
+    name: 'Home & Kitchen',
+    minPrice: 8,
+    maxPrice: 400,
+    nouns: ['Blender', 'Coffee Maker', 'Skillet', 'Knife Set', 'Toaster', 'Cutting Board', 'Dinnerware Set', 'Air Fryer', 'Kettle'],
+  },
+  {
+    name: 'Clothing',
+    minPrice: 10,
+    maxPrice: 220,
+    nouns: ['T-Shirt', 'Hoodie', 'Jeans', 'Rain Jacket', 'Sneakers', 'Sweater', 'Dress', 'Socks (6-Pack)'],
+  },
   { name: 'Books', minPrice: 5, maxPrice: 60, nouns: ['Cookbook', 'Novel', 'Travel Guide', 'Biography', 'Notebook', 'Atlas'] },
-  { name: 'Sports & Outdoors', minPrice: 10, maxPrice: 600, nouns: ['Yoga Mat', 'Tent', 'Backpack', 'Water Bottle', 'Bike Helmet', 'Dumbbell Set', 'Sleeping Bag'] },
+  {
+    name: 'Sports & Outdoors',
+    minPrice: 10,
+    maxPrice: 600,
+    nouns: ['Yoga Mat', 'Tent', 'Backpack', 'Water Bottle', 'Bike Helmet', 'Dumbbell Set', 'Sleeping Bag'],
+  },
   { name: 'Beauty', minPrice: 5, maxPrice: 120, nouns: ['Face Cream', 'Shampoo', 'Hair Dryer', 'Perfume', 'Lip Balm', 'Sunscreen'] },
-  { name: 'Toys & Games', minPrice: 5, maxPrice: 150, nouns: ['Board Game', 'Puzzle', 'Building Set', 'Plush Bear', 'Card Game', 'RC Car'] },
+  {
+    name: 'Toys & Games',
+    minPrice: 5,
+    maxPrice: 150,
+    nouns: ['Board Game', 'Puzzle', 'Building Set', 'Plush Bear', 'Card Game', 'RC Car'],
+  },
   { name: 'Grocery', minPrice: 2, maxPrice: 50, nouns: ['Coffee Beans', 'Olive Oil', 'Green Tea', 'Granola', 'Hot Sauce', 'Pasta'] },
   { name: 'Garden', minPrice: 5, maxPrice: 350, nouns: ['Hose', 'Planter', 'Pruning Shears', 'Bird Feeder', 'Lawn Sprinkler', 'Seed Kit'] },
-  { name: 'Automotive', minPrice: 10, maxPrice: 400, nouns: ['Car Charger', 'Floor Mats', 'Dash Cam', 'Tire Inflator', 'Seat Covers', 'Jump Starter'] },
+  {
+    name: 'Automotive',
+    minPrice: 10,
+    maxPrice: 400,
+    nouns: ['Car Charger', 'Floor Mats', 'Dash Cam', 'Tire Inflator', 'Seat Covers', 'Jump Starter'],
+  },
 ];
 
 /** Suffixes that put a comma in some product names, which the CSV writer must quote. */
 export const VARIANTS: readonly string[] = ['Black', 'Blue', 'Large', 'Small', '2-Pack', 'Refurbished', '"Pro" Edition'];
 
-export const EMAIL_DOMAINS: readonly string[] = ['gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.com', 'icloud.com', 'aol.com', 'proton.me'];
+export const EMAIL_DOMAINS: readonly string[] = [
+  'gmail.com',
+  'yahoo.com',
+  'outlook.com',
+  'hotmail.com',
+  'icloud.com',
+  'aol.com',
+  'proton.me',
+];

@@ -23,5 +23,7 @@ export function workflowInterceptorModules(): string[] {
  * interceptors (the SDK ignores them with a warning): the bundle must have been built with them.
  */
 export function workerInterceptors(options: { prebuiltBundle?: boolean } = {}): WorkerInterceptors {
-  return options.prebuiltBundle ? { activity: [activityLogFields] } : { activity: [activityLogFields], workflowModules: workflowInterceptorModules() };
+  return options.prebuiltBundle
+    ? { activity: [activityLogFields] }
+    : { activity: [activityLogFields], workflowModules: workflowInterceptorModules() };
 }

@@ -33,12 +33,18 @@ export interface RulesArtifact {
 }
 
 function modelParts(dialect: DialectName): Omit<RulesArtifact, 'model' | 'dialect'> {
-  const columns = Object.fromEntries(ENTITIES.map((e) => [e, COLUMNS[e].map((c) => ({ name: c.name, required: c.required }))])) as Record<Entity, ArtifactColumn[]>;
+  const columns = Object.fromEntries(ENTITIES.map((e) => [e, COLUMNS[e].map((c) => ({ name: c.name, required: c.required }))])) as Record<
+    Entity,
+    ArtifactColumn[]
+  >;
   const keys = Object.fromEntries(ENTITIES.map((e) => [e, KEY_COLUMN[e]])) as Record<Entity, string>;
   return { columns, keys, statements: ruleStatements(DIALECTS[dialect]) };
 }
 
-export const MODEL_VERSION = createHash('sha256').update(JSON.stringify(modelParts('spark'))).digest('hex').slice(0, 16);
+export const MODEL_VERSION = createHash('sha256')
+  .update(JSON.stringify(modelParts('spark')))
+  .digest('hex')
+  .slice(0, 16);
 
 export function rulesArtifact(dialect: DialectName = 'spark'): RulesArtifact {
   const { columns, keys, statements } = modelParts(dialect);

@@ -51,7 +51,10 @@ export function referencedEntities(entity: Entity): Entity[] {
   return COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : []));
 }
 
-const rawColList = (model: RulesModel, entity: Entity, d: Dialect) => [...model.columns[entity].map((c) => d.ident(c.name)), 'malformed_line'];
+const rawColList = (model: RulesModel, entity: Entity, d: Dialect) => [
+  ...model.columns[entity].map((c) => d.ident(c.name)),
+  'malformed_line',
+];
 
 function keyOf(model: RulesModel, entity: Entity): string {
   const key = model.columns[entity].find((c) => c.key);
@@ -115,7 +118,9 @@ function expressions(d: Dialect, model: RulesModel) {
         'bad_number',
         cols
           .filter(isNumber)
-          .map((c) => (c.mustBePresent ? `NOT ${matches(c.name, pattern(c))}` : `(${present(c.name)} AND NOT ${matches(c.name, pattern(c))})`)),
+          .map((c) =>
+            c.mustBePresent ? `NOT ${matches(c.name, pattern(c))}` : `(${present(c.name)} AND NOT ${matches(c.name, pattern(c))})`,
+          ),
       ],
       [
         'out_of_range',
@@ -154,7 +159,10 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   // compared value by value, so a batch without copies never sorts its rows by every column.
   const kept: Statement[] = d.rowHash
     ? [
-        { name: `${prefix}_hashed`, select: `SELECT *, count(*) OVER (PARTITION BY ${d.rowHash(rawColList(model, entity, d))}) AS hash_rows FROM ${input}` },
+        {
+          name: `${prefix}_hashed`,
+          select: `SELECT *, count(*) OVER (PARTITION BY ${d.rowHash(rawColList(model, entity, d))}) AS hash_rows FROM ${input}`,
+        },
         {
           name: `${prefix}_kept`,
           select: `SELECT * FROM (SELECT *, ${copies} FROM ${prefix}_hashed WHERE hash_rows > 1) copied WHERE ord = last_copy
@@ -196,7 +204,9 @@ export function verdictStatements(d: Dialect, model: RulesModel = MODEL): Statem
           SELECT ${d.ident(`t_${keyOf(model, target)}`)} AS k FROM ${target}_verdicts WHERE reason IS NULL
           UNION ALL SELECT k FROM known_${target}) keys_${i} WHERE k IS NOT NULL) ref_${i} ON r.${d.ident(`t_${c.name}`)} = ref_${i}.k`;
     });
-    const arms = refs.map((c, i) => `WHEN ref_${i}.k IS NULL THEN ${d.str(UNKNOWN_REFERENCE_REASON[c.refersTo as 'customers' | 'products'])}`);
+    const arms = refs.map(
+      (c, i) => `WHEN ref_${i}.k IS NULL THEN ${d.str(UNKNOWN_REFERENCE_REASON[c.refersTo as 'customers' | 'products'])}`,
+    );
     out.push({
       name: `${entity}_verdicts`,
       select: `SELECT r.*, CASE WHEN r.keyed_reason IS NOT NULL THEN r.keyed_reason ${arms.join(' ')} END AS reason
@@ -229,7 +239,9 @@ export function gateStatement(d: Dialect, model: RulesModel = MODEL): Statement 
   for (const entity of ENTITIES) {
     for (const f of model.gate) {
       if ('entities' in f && f.entities && !f.entities.includes(entity)) continue;
-      selects.push(`SELECT ${position++} AS position, ${d.str(entity)} AS entity, ${d.str(f.check)} AS ${d.ident('check')}, ${formulaValue(d, f)} AS value FROM ${entity}_verdicts`);
+      selects.push(
+        `SELECT ${position++} AS position, ${d.str(entity)} AS entity, ${d.str(f.check)} AS ${d.ident('check')}, ${formulaValue(d, f)} AS value FROM ${entity}_verdicts`,
+      );
     }
   }
   return { name: 'quality_report', select: selects.join('\nUNION ALL\n') };

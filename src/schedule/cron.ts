@@ -48,7 +48,10 @@ function parseValue(text: string, rule: FieldRule, cron: string): number {
   const byName = rule.names?.indexOf(text.toUpperCase()) ?? -1;
   const value = byName >= 0 ? byName + rule.min : /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(value) || value < rule.min || value > rule.max) {
-    throw new ScheduleSettingError('--cron', `${JSON.stringify(cron)}: ${rule.name} ${JSON.stringify(text)} is not in ${rule.min}-${rule.max}`);
+    throw new ScheduleSettingError(
+      '--cron',
+      `${JSON.stringify(cron)}: ${rule.name} ${JSON.stringify(text)} is not in ${rule.min}-${rule.max}`,
+    );
   }
   return value;
 }
@@ -59,12 +62,18 @@ function parseField(text: string, rule: FieldRule, cron: string): NumericRange[]
   return text.split(',').map((item) => {
     const [base, stepText, extra] = item.split('/');
     if (extra !== undefined || base === undefined || base === '') {
-      throw new ScheduleSettingError('--cron', `${JSON.stringify(cron)}: ${rule.name} ${JSON.stringify(item)} is not a value, range or step`);
+      throw new ScheduleSettingError(
+        '--cron',
+        `${JSON.stringify(cron)}: ${rule.name} ${JSON.stringify(item)} is not a value, range or step`,
+      );
     }
     let step = 1;
     if (stepText !== undefined) {
       if (!/^\d+$/.test(stepText) || Number(stepText) < 1) {
-        throw new ScheduleSettingError('--cron', `${JSON.stringify(cron)}: ${rule.name} step ${JSON.stringify(stepText)} must be a whole number >= 1`);
+        throw new ScheduleSettingError(
+          '--cron',
+          `${JSON.stringify(cron)}: ${rule.name} step ${JSON.stringify(stepText)} must be a whole number >= 1`,
+        );
       }
       step = Number(stepText);
     }
@@ -108,12 +117,18 @@ export function cronToCalendar(cron: string): CalendarSpec {
   const normalized = normalizeCron(cron);
   const parts = normalized.split(' ');
   if (parts.length !== 5) {
-    throw new ScheduleSettingError('--cron', `${JSON.stringify(cron)} has ${parts.length} fields; expected 5 (minute hour day-of-month month day-of-week), e.g. "40 19 * * *"`);
+    throw new ScheduleSettingError(
+      '--cron',
+      `${JSON.stringify(cron)} has ${parts.length} fields; expected 5 (minute hour day-of-month month day-of-week), e.g. "40 19 * * *"`,
+    );
   }
   const [minute, hour, dom, month, dow] = parts.map((p, i) => parseField(p, FIELDS[i]!, cron));
   if (dom && dow) {
     // Classic cron fires when EITHER day field matches; Temporal's calendars need BOTH to match.
-    throw new ScheduleSettingError('--cron', `${JSON.stringify(cron)} restricts both day of month and day of week, which cron and Temporal read differently; restrict only one`);
+    throw new ScheduleSettingError(
+      '--cron',
+      `${JSON.stringify(cron)} restricts both day of month and day of week, which cron and Temporal read differently; restrict only one`,
+    );
   }
   const spec: CalendarSpec = {
     second: 0,

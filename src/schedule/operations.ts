@@ -144,7 +144,13 @@ export function planBackfill(from: string, to: string, timeZone: string): Backfi
  * schedule runs (the workflow takes its run date from TemporalScheduledStartTime and records them as
  * backfills). BUFFER_ALL runs them one after another in date order; ALLOW_ALL runs them together.
  */
-export async function backfillSchedule(client: Client, scheduleId: string, from: string, to: string, overlap: ScheduleOverlapPolicy): Promise<BackfillPlan> {
+export async function backfillSchedule(
+  client: Client,
+  scheduleId: string,
+  from: string,
+  to: string,
+  overlap: ScheduleOverlapPolicy,
+): Promise<BackfillPlan> {
   return onExisting(client, scheduleId, async (h) => {
     const description = await h.describe();
     const plan = planBackfill(from, to, description.spec.timezone || 'UTC');

@@ -10,7 +10,10 @@ export function assertTimeZone(timeZone: string, setting = '--time-zone'): strin
   try {
     new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
   } catch {
-    throw new ScheduleSettingError(setting, `${JSON.stringify(timeZone)} is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`);
+    throw new ScheduleSettingError(
+      setting,
+      `${JSON.stringify(timeZone)} is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`,
+    );
   }
   return timeZone;
 }

@@ -34,7 +34,10 @@ const PATTERNS: [RegExp, string][] = [
   // scheme://user:password@host -> scheme://***@host (the last @ before the path ends the user info).
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>\\]+@/gi, `$1${REDACTED}@`],
   // ?token=..., &sig=..., #access_token=..., "api_key=..." in prose.
-  [/((?:^|[?&#;\s,("':])[^\s=&?#;"'<>\\]*(?:token|key|sig|secret|passw|pwd|credential|auth)[^\s=&?#;"'<>\\]*=)[^\s&#;"'<>\\]+/gim, `$1${REDACTED}`],
+  [
+    /((?:^|[?&#;\s,("':])[^\s=&?#;"'<>\\]*(?:token|key|sig|secret|passw|pwd|credential|auth)[^\s=&?#;"'<>\\]*=)[^\s&#;"'<>\\]+/gim,
+    `$1${REDACTED}`,
+  ],
   // Authorization header values.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED}`],
 ];

@@ -83,10 +83,18 @@ export function verifyProblems(rows: VerifyRow[], transformMetrics: Record<strin
     if (expected === undefined) continue;
     const found = row.warehouse_rows + row.superseded_rows;
     if (found !== expected) {
-      problems.push(`${row.entity}: ${row.warehouse_rows} rows in the warehouse + ${row.superseded_rows} superseded, but transform produced ${expected}`);
+      problems.push(
+        `${row.entity}: ${row.warehouse_rows} rows in the warehouse + ${row.superseded_rows} superseded, but transform produced ${expected}`,
+      );
     }
     const revenue = transformMetrics['orders.revenue'];
-    if (row.entity === 'orders' && row.superseded_rows === 0 && revenue !== undefined && row.revenue !== null && Math.abs(row.revenue - revenue) > 0.005) {
+    if (
+      row.entity === 'orders' &&
+      row.superseded_rows === 0 &&
+      revenue !== undefined &&
+      row.revenue !== null &&
+      Math.abs(row.revenue - revenue) > 0.005
+    ) {
       problems.push(`orders: warehouse revenue ${row.revenue.toFixed(2)} differs from transform's ${revenue.toFixed(2)}`);
     }
   }

@@ -5,16 +5,7 @@
  * started and sends a cancellation notice.
  */
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, msToNumber } from '@temporalio/common';
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  upsertMemo,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, patched, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { NoticeKind, PipelineActivities, PublishResult } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { STAGES } from '../shared/contract';
@@ -75,7 +66,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
   }
 
   function remember(): void {
-    upsertMemo({ status: { state: book.status.state, stages: book.status.stages.map((s) => ({ stage: s.stage, state: s.state, attempts: s.attempts, message: s.message })) } });
+    upsertMemo({
+      status: {
+        state: book.status.state,
+        stages: book.status.stages.map((s) => ({ stage: s.stage, state: s.state, attempts: s.attempts, message: s.message })),
+      },
+    });
   }
 
   let i = input.startFrom ? STAGES.indexOf(input.startFrom) : 0;
@@ -172,7 +168,9 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
       `or skip it with \`pipeline skip ${stage} ${runDate} -r "<why>"\` (signals rerunStage / skipStage), or the run fails.`;
     // Runs from before the patch keyed the notice by its whole text, as it was worded then: kept, so
     // a failure they announced is not announced again under the new wording.
-    const keyText = patched(FAILURE_NOTICE_KEY_PATCH) ? failureKeyText(message) : `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`;
+    const keyText = patched(FAILURE_NOTICE_KEY_PATCH)
+      ? failureKeyText(message)
+      : `${stage} failed: ${message}\nSend rerunStage or skipStage before ${until}, or the run fails.`;
     await notifyBestEffort(kind, detail, [stage, 'failed'], keyText);
     try {
       const acted = await condition(() => control.decision !== undefined, options.operatorWait);

@@ -77,7 +77,11 @@ export class OperatorControl {
       }
       this.interrupt = { kind, stage, reason };
       running.scope.cancel();
-      record(kind === 'skip' ? 'applied: stopping the running stage and skipping it' : `applied: stopping ${running.stage} and rerunning from ${stage}`);
+      record(
+        kind === 'skip'
+          ? 'applied: stopping the running stage and skipping it'
+          : `applied: stopping ${running.stage} and rerunning from ${stage}`,
+      );
       return;
     }
     if (kind === 'skip' && target > current && this.book.stage(stage).state === 'pending') {

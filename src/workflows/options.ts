@@ -14,12 +14,28 @@ const CALL_RETRY: RetryPolicy = {
 };
 
 function stage(pollInterval: Duration, timeout: Duration, extra: Partial<StageOptions> = {}): StageOptions {
-  return { pollInterval, firstPollInterval: '1 second', timeout, retry: CALL_RETRY, activityTimeout: '2 minutes', maxAutoRestarts: 0, ...extra };
+  return {
+    pollInterval,
+    firstPollInterval: '1 second',
+    timeout,
+    retry: CALL_RETRY,
+    activityTimeout: '2 minutes',
+    maxAutoRestarts: 0,
+    ...extra,
+  };
 }
 
 export const DEFAULT_OPTIONS: PipelineOptions = {
   stages: {
-    awaitRawData: { pollInterval: '5 minutes', timeout: '12 hours', retry: CALL_RETRY, activityTimeout: '1 minute', maxAutoRestarts: 0, softDeadline: '2 hours', pollsPerHistory: 40 },
+    awaitRawData: {
+      pollInterval: '5 minutes',
+      timeout: '12 hours',
+      retry: CALL_RETRY,
+      activityTimeout: '1 minute',
+      maxAutoRestarts: 0,
+      softDeadline: '2 hours',
+      pollsPerHistory: 40,
+    },
     catalog: stage('30 seconds', '30 minutes'),
     validate: stage('5 seconds', '15 minutes'),
     transform: stage('30 seconds', '2 hours', { maxAutoRestarts: 2 }),

@@ -111,9 +111,15 @@ export class RunBook {
   }
 
   private details(): string {
-    const lines = [`**${this.status.runDate}** (${this.status.trigger}): ${this.status.state}`, '', '| stage | state | attempts |', '| --- | --- | --- |'];
+    const lines = [
+      `**${this.status.runDate}** (${this.status.trigger}): ${this.status.state}`,
+      '',
+      '| stage | state | attempts |',
+      '| --- | --- | --- |',
+    ];
     for (const s of this.status.stages) lines.push(`| ${s.stage} | ${s.state} | ${s.attempts} |`);
-    if (this.status.awaitingOperatorUntil) lines.push('', `Waiting for skipStage or rerunStage until ${this.status.awaitingOperatorUntil}.`);
+    if (this.status.awaitingOperatorUntil)
+      lines.push('', `Waiting for skipStage or rerunStage until ${this.status.awaitingOperatorUntil}.`);
     return lines.join('\n');
   }
 }

@@ -23,7 +23,10 @@ export function resolveRunDate(input: PipelineInput): { runDate: string; trigger
   let runDate = input.runDate;
   if (runDate === undefined) {
     if (!scheduledAt) {
-      throw ApplicationFailure.nonRetryable('runDate is missing and the run was not started by a schedule: pass runDate (YYYY-MM-DD)', 'BadInput');
+      throw ApplicationFailure.nonRetryable(
+        'runDate is missing and the run was not started by a schedule: pass runDate (YYYY-MM-DD)',
+        'BadInput',
+      );
     }
     runDate = dateInZone(scheduledAt, input.timeZone ?? 'UTC');
   }

@@ -4,7 +4,16 @@
  * started is stopped when the stage is cancelled, interrupted or gives up.
  */
 import { msToNumber } from '@temporalio/common';
-import { CancellationScope, executeChild, log, patched, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  executeChild,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ActivityName, EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
@@ -50,7 +59,12 @@ function activitiesFor(o: StageOptions): Acts {
 }
 
 /** The state reads, run as local activities; every other activity is a regular one. */
-const STATE_READS: ReadonlySet<ActivityName> = new Set<ActivityName>(['getCrawlState', 'getQueryState', 'getEtlRunState', 'getStatementState']);
+const STATE_READS: ReadonlySet<ActivityName> = new Set<ActivityName>([
+  'getCrawlState',
+  'getQueryState',
+  'getEtlRunState',
+  'getStatementState',
+]);
 
 function isStateRead(name: string | symbol): boolean {
   return (STATE_READS as ReadonlySet<string | symbol>).has(name);
@@ -58,7 +72,13 @@ function isStateRead(name: string | symbol): boolean {
 
 function refOf(ctx: StageContext, stage: StageName): RunRef {
   const info = workflowInfo();
-  return { runDate: ctx.book.status.runDate, workflowId: info.workflowId, executionId: info.firstExecutionRunId, stage, stageAttempt: ctx.book.stage(stage).attempts };
+  return {
+    runDate: ctx.book.status.runDate,
+    workflowId: info.workflowId,
+    executionId: info.firstExecutionRunId,
+    stage,
+    stageAttempt: ctx.book.stage(stage).attempts,
+  };
 }
 
 /** Starting calls are not cancellable: we must learn the id of what we started so we can stop it. */
@@ -195,7 +215,9 @@ async function validate(ctx: StageContext, s: StageStatus): Promise<void> {
   const a = activitiesFor(o);
   const run = refOf(ctx, 'validate');
   const q = await startUncancellable(() =>
-    a.startQuery.executeWithOptions({ summary: 'start quality checks query' }, [{ run, query: 'quality_checks', thresholds: ctx.options.quality }]),
+    a.startQuery.executeWithOptions({ summary: 'start quality checks query' }, [
+      { run, query: 'quality_checks', thresholds: ctx.options.quality },
+    ]),
   );
   s.externalIds.qualityQuery = q.queryId;
   const ref = { run, queryId: q.queryId };
@@ -283,7 +305,9 @@ async function transform(ctx: StageContext, s: StageStatus): Promise<void> {
   const a = activitiesFor(o);
   const st = await withAutoRestart(ctx, 'transform', s, async () => {
     const run = refOf(ctx, 'transform');
-    const h = await startWhenFree(s, o, () => startUncancellable(() => a.startEtlRun.executeWithOptions({ summary: `start ETL run for ${run.runDate}` }, [{ run }])));
+    const h = await startWhenFree(s, o, () =>
+      startUncancellable(() => a.startEtlRun.executeWithOptions({ summary: `start ETL run for ${run.runDate}` }, [{ run }])),
+    );
     s.externalIds.etlRunId = h.etlRunId;
     const ref = { run, etlRunId: h.etlRunId };
     const label = `ETL run ${h.etlRunId}`;
@@ -304,7 +328,9 @@ async function transform(ctx: StageContext, s: StageStatus): Promise<void> {
 async function runStatements(ctx: StageContext, stage: 'load' | 'verify', s: StageStatus, a: Acts, o: StageOptions) {
   const run = refOf(ctx, stage);
   const h = await startUncancellable(() =>
-    a.startWarehouseStatements.executeWithOptions({ summary: `start warehouse ${stage} statements` }, [{ run, operation: stage, etlRunId: ctx.etlRunId }]),
+    a.startWarehouseStatements.executeWithOptions({ summary: `start warehouse ${stage} statements` }, [
+      { run, operation: stage, etlRunId: ctx.etlRunId },
+    ]),
   );
   s.externalIds.statementId = h.statementId;
   const ref = { run, statementId: h.statementId };
@@ -348,7 +374,8 @@ async function verify(ctx: StageContext, s: StageStatus): Promise<void> {
   if (problems.length > 0) throw new StageError(`verify found differences: ${problems.join('; ')}`);
   // An older day run after newer ones: its rows are in the warehouse under the later batches' values.
   const superseded = rows.filter((r) => r.superseded_rows > 0).map((r) => `${r.superseded_rows} ${r.entity}`);
-  if (superseded.length) s.message = `${superseded.join(', ')} of this batch's rows are held by later batches, which replaced them (the newest batch wins)`;
+  if (superseded.length)
+    s.message = `${superseded.join(', ')} of this batch's rows are held by later batches, which replaced them (the newest batch wins)`;
 }
 
 export const STAGE_RUNNERS: Record<Exclude<StageName, 'notify'>, (ctx: StageContext, s: StageStatus) => Promise<void>> = {

@@ -37,7 +37,9 @@ describe('getQueryResults over several pages', () => {
   it('reads page after page with the token and keeps every data row exactly once', async () => {
     mock
       .on(GetQueryResultsCommand, { QueryExecutionId: 'q-1', NextToken: undefined })
-      .resolves(page([COLUMNS, ['customers', 'row_count', '5', '1', 'true'], ['customers', 'completeness', '1.0', '0.95', 'true']], 'page-2'))
+      .resolves(
+        page([COLUMNS, ['customers', 'row_count', '5', '1', 'true'], ['customers', 'completeness', '1.0', '0.95', 'true']], 'page-2'),
+      )
       .on(GetQueryResultsCommand, { QueryExecutionId: 'q-1', NextToken: 'page-2' })
       // A data row that happens to read like the header is still data on a later page.
       .resolves(page([COLUMNS, ['products', 'validity', '0.5', '0.97', 'false']], 'page-3'))

@@ -2,7 +2,14 @@
  * Glue replies moto cannot produce (a failed job run with its message, a failed crawl, stop errors),
  * and the error classification, as narrow unit tests.
  */
-import { BatchStopJobRunCommand, GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
+import {
+  BatchStopJobRunCommand,
+  GetCrawlerCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  GlueClient,
+  StartJobRunCommand,
+} from '@aws-sdk/client-glue';
 import { ApplicationFailure } from '@temporalio/common';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -29,17 +36,33 @@ beforeEach(() => mock.reset());
 describe('Glue job run states', () => {
   it("reports a failed run with Glue's message, its logs and a console link", async () => {
     mock.on(GetJobRunCommand).resolves({
-      JobRun: { Id: 'jr_1', JobRunState: 'FAILED', ErrorMessage: 'AnalysisException: Path does not exist: s3://b/raw', ExecutionTime: 60, MaxCapacity: 2, LogGroupName: '/aws-glue/jobs' },
+      JobRun: {
+        Id: 'jr_1',
+        JobRunState: 'FAILED',
+        ErrorMessage: 'AnalysisException: Path does not exist: s3://b/raw',
+        ExecutionTime: 60,
+        MaxCapacity: 2,
+        LogGroupName: '/aws-glue/jobs',
+      },
     });
     const s = await acts.getEtlRunState({ run, etlRunId: 'jr_1' });
     expect(s.state).toBe('FAILED');
-    expect(s.message).toBe('Glue job ecommerce-etl-job run jr_1 ended FAILED: AnalysisException: Path does not exist: s3://b/raw (logs: /aws-glue/jobs/jr_1)');
+    expect(s.message).toBe(
+      'Glue job ecommerce-etl-job run jr_1 ended FAILED: AnalysisException: Path does not exist: s3://b/raw (logs: /aws-glue/jobs/jr_1)',
+    );
     expect(s.metrics).toEqual({ dpuSeconds: 120, durationMs: 60_000 });
     expect(s.consoleUrl).toBe('https://eu-west-1.console.aws.amazon.com/gluestudio/home?region=eu-west-1#/job/ecommerce-etl-job/run/jr_1');
   });
 
-  it('adds the last lines of the run\'s error log when the worker can read them', async () => {
-    mock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_2', JobRunState: 'FAILED', ErrorMessage: 'An error occurred while calling o91.parquet', LogGroupName: '/aws-glue/jobs' } });
+  it("adds the last lines of the run's error log when the worker can read them", async () => {
+    mock.on(GetJobRunCommand).resolves({
+      JobRun: {
+        Id: 'jr_2',
+        JobRunState: 'FAILED',
+        ErrorMessage: 'An error occurred while calling o91.parquet',
+        LogGroupName: '/aws-glue/jobs',
+      },
+    });
     const logs = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     const logsMock = mockClient(logs);
     logsMock.on(GetLogEventsCommand, { logGroupName: '/aws-glue/jobs/error', logStreamName: 'jr_2' }).resolves({
@@ -76,7 +99,14 @@ describe('Glue job run states', () => {
     mock
       .on(BatchStopJobRunCommand)
       .resolvesOnce({ SuccessfulSubmissions: [{ JobRunId: 'jr_1' }] })
-      .resolvesOnce({ Errors: [{ JobRunId: 'jr_2', ErrorDetail: { ErrorCode: 'InvalidInputException', ErrorMessage: 'Job Run cannot be stopped in current state: SUCCEEDED' } }] })
+      .resolvesOnce({
+        Errors: [
+          {
+            JobRunId: 'jr_2',
+            ErrorDetail: { ErrorCode: 'InvalidInputException', ErrorMessage: 'Job Run cannot be stopped in current state: SUCCEEDED' },
+          },
+        ],
+      })
       .resolvesOnce({ Errors: [{ JobRunId: 'jr_3', ErrorDetail: { ErrorCode: 'InternalServiceException', ErrorMessage: 'try later' } }] });
     await acts.stopEtlRun({ run, etlRunId: 'jr_1' });
     await acts.stopEtlRun({ run, etlRunId: 'jr_2' });
@@ -108,7 +138,9 @@ describe('Glue job run start', () => {
       .rejectsOnce(sdkError('EntityNotFoundException', 'Job ecommerce-etl-job not found', 400));
     const busy = await acts.startEtlRun({ run });
     expect(busy.etlRunId).toBe('');
-    expect(busy.busy).toMatch(/Glue job ecommerce-etl-job is at its concurrent-runs limit \(Concurrent runs exceeded for ecommerce-etl-job\)/);
+    expect(busy.busy).toMatch(
+      /Glue job ecommerce-etl-job is at its concurrent-runs limit \(Concurrent runs exceeded for ecommerce-etl-job\)/,
+    );
     expect(await acts.startEtlRun({ run })).toEqual({ etlRunId: 'jr_9' });
     const missing = await acts.startEtlRun({ run: { ...run, stageAttempt: 2 } }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ApplicationFailure);
@@ -120,10 +152,22 @@ describe('Glue job run start', () => {
 describe('Glue crawl states', () => {
   it("reports a failed crawl with the crawler's message and log stream", async () => {
     mock.on(GetCrawlerCommand).resolves({
-      Crawler: { Name: 'c', State: 'READY', LastCrawl: { Status: 'FAILED', ErrorMessage: 'Insufficient Lake Formation permission(s)', LogGroup: '/aws-glue/crawlers', LogStream: 'c' } },
+      Crawler: {
+        Name: 'c',
+        State: 'READY',
+        LastCrawl: {
+          Status: 'FAILED',
+          ErrorMessage: 'Insufficient Lake Formation permission(s)',
+          LogGroup: '/aws-glue/crawlers',
+          LogStream: 'c',
+        },
+      },
     });
     const s = await acts.getCrawlState({ run: { ...run, stage: 'catalog' }, crawlId: 'c' });
-    expect(s).toMatchObject({ state: 'FAILED', message: 'Glue crawler c: Insufficient Lake Formation permission(s) (logs: /aws-glue/crawlers/c)' });
+    expect(s).toMatchObject({
+      state: 'FAILED',
+      message: 'Glue crawler c: Insufficient Lake Formation permission(s) (logs: /aws-glue/crawlers/c)',
+    });
   });
 
   it('waits while the crawler is stopping', async () => {

@@ -13,7 +13,14 @@ const WORKER_SRC = path.resolve(__dirname, '../../src/activities/aws');
 const SETUP_SRC = path.resolve(__dirname, '../../src/client/aws-setup');
 const DEPLOY = path.resolve(__dirname, '../../deploy/aws');
 
-const SERVICE: Record<string, string> = { s3: 's3', glue: 'glue', athena: 'athena', 'redshift-data': 'redshift-data', sns: 'sns', 'cloudwatch-logs': 'logs' };
+const SERVICE: Record<string, string> = {
+  s3: 's3',
+  glue: 'glue',
+  athena: 'athena',
+  'redshift-data': 'redshift-data',
+  sns: 'sns',
+  'cloudwatch-logs': 'logs',
+};
 /** S3 API operations whose IAM action has another name. */
 const S3_ACTION: Record<string, string> = { ListObjectsV2: 'ListBucket', HeadBucket: 'ListBucket', HeadObject: 'GetObject' };
 
@@ -46,7 +53,11 @@ function statements(policyFile: string): Statement[] {
 }
 
 function allowed(policyFile: string): Set<string> {
-  return new Set(statements(policyFile).filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action));
+  return new Set(
+    statements(policyFile)
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => s.Action),
+  );
 }
 
 /**
@@ -88,7 +99,7 @@ describe('deploy/aws IAM policies', () => {
     }
   });
 
-  it('let Athena look up the lake bucket\'s region without a condition', () => {
+  it("let Athena look up the lake bucket's region without a condition", () => {
     const unconditioned = statements('worker-iam-policy.json').filter((s) => s.Effect === 'Allow' && !s.Condition);
     expect(unconditioned.some((s) => s.Action.includes('s3:GetBucketLocation'))).toBe(true);
   });

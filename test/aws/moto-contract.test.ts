@@ -23,7 +23,12 @@ import { pageToRecords, toQualityResults } from '../../src/shared/results';
 import type { MotoServer } from '../support/moto';
 import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 
-const run = (stage: RunRef['stage'], stageAttempt = 1): RunRef => ({ runDate: '2025-10-27', workflowId: 'daily-2025-10-27', stage, stageAttempt });
+const run = (stage: RunRef['stage'], stageAttempt = 1): RunRef => ({
+  runDate: '2025-10-27',
+  workflowId: 'daily-2025-10-27',
+  stage,
+  stageAttempt,
+});
 
 let moto: MotoServer;
 let config: AwsConfig;
@@ -65,7 +70,8 @@ describe('listRawPartition (S3 sensor)', () => {
     const before = await acts.listRawPartition(input);
     expect(before.objects).toEqual([]);
 
-    const put = (key: string, body: string) => clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `lake/${key}`, Body: body }));
+    const put = (key: string, body: string) =>
+      clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `lake/${key}`, Body: body }));
     await put('raw/orders/2025-10-27/orders_b.csv', 'order_id\n1\n');
     await put('raw/orders/2025-10-27/orders_a.csv.gz', 'gz');
     await put('raw/orders/2025-10-27/more.xlsx', 'x');
@@ -142,7 +148,12 @@ describe('Glue crawler', () => {
         TableInput: {
           Name: 'orders',
           Parameters: { recordCount: '42', classification: 'csv' },
-          StorageDescriptor: { Columns: [{ Name: 'order_id', Type: 'bigint' }, { Name: 'customer_id', Type: 'bigint' }] },
+          StorageDescriptor: {
+            Columns: [
+              { Name: 'order_id', Type: 'bigint' },
+              { Name: 'customer_id', Type: 'bigint' },
+            ],
+          },
           PartitionKeys: [{ Name: 'partition_0', Type: 'string' }],
         },
       }),
@@ -155,7 +166,8 @@ describe('Glue crawler', () => {
   });
 
   it('stops the crawl on raw CSV files whose columns are in another order than the crawled table, naming each file', async () => {
-    const put = (key: string, body: Buffer | string) => clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `lake/raw/orders/2025-10-27/${key}`, Body: body }));
+    const put = (key: string, body: Buffer | string) =>
+      clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `lake/raw/orders/2025-10-27/${key}`, Body: body }));
     await put('a.csv', 'order_id,customer_id,product_id\n1,2,3\n');
     await put('b.csv', '\uFEFF"Order_ID" , customer_id,product_id,extra\n4,5,6,x\n');
     await put('c.csv', 'customer_id,order_id,product_id\n5,4,6\n');
@@ -177,8 +189,12 @@ describe('Glue crawler', () => {
     const st = await acts.getCrawlState({ run: run('catalog'), crawlId: h.crawlId });
     expect(st.state).toBe('FAILED');
     expect(st.retryable).toBeUndefined();
-    expect(st.message).toContain('raw/orders/2025-10-27/c.csv: column 1 is customer_id, the table has order_id; column 2 is order_id, the table has customer_id');
-    expect(st.message).toContain('raw/orders/2025-10-27/d.csv.gz: column 1 is product_id, the table has order_id; column 3 is order_id, the table has product_id');
+    expect(st.message).toContain(
+      'raw/orders/2025-10-27/c.csv: column 1 is customer_id, the table has order_id; column 2 is order_id, the table has customer_id',
+    );
+    expect(st.message).toContain(
+      'raw/orders/2025-10-27/d.csv.gz: column 1 is product_id, the table has order_id; column 3 is order_id, the table has product_id',
+    );
     expect(st.message).not.toMatch(/a\.csv|b\.csv|e\.xlsx/);
     expect(st.message).toMatch(/rerun catalog, or skip catalog and validate/);
   });
@@ -213,7 +229,11 @@ describe('Glue job runs', () => {
   it('starts once per stage attempt, reattaches on retry, and reports metrics after SUCCEEDED', async () => {
     const metrics = { 'orders.read': 10, 'orders.loaded': 8, 'orders.rejected': 1, 'orders.duplicates': 1, 'orders.revenue': 123.45 };
     await clients.s3.send(
-      new PutObjectCommand({ Bucket: config.bucket, Key: 'lake/processed/_metrics/batch_date=2025-10-27/metrics.json', Body: JSON.stringify(metrics) }),
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: 'lake/processed/_metrics/batch_date=2025-10-27/metrics.json',
+        Body: JSON.stringify(metrics),
+      }),
     );
 
     const first = await acts.startEtlRun({ run: run('transform') });
@@ -298,7 +318,9 @@ describe('Athena', () => {
       ['customers', 'completeness', 0.5, 0.95, false],
     ]);
     const results = toQualityResults(pageToRecords(page));
-    expect(results.filter((r) => !r.passed)).toEqual([{ entity: 'customers', check: 'completeness', value: 0.5, threshold: 0.95, passed: false }]);
+    expect(results.filter((r) => !r.passed)).toEqual([
+      { entity: 'customers', check: 'completeness', value: 0.5, threshold: 0.95, passed: false },
+    ]);
   });
 
   it('stops a query it started: its state then reads CANCELLED, and stopping again is no failure', async () => {
@@ -371,7 +393,17 @@ describe('SNS', () => {
     const arn = 'arn:aws:sns:us-east-1:123456789012:missing-topic';
     const other = createAwsActivities({ ...config, snsTopicArn: arn }, { webUiUrl: '', clients });
     const err = await expectFailure(
-      other.publishNotification({ key: 'k', kind: 'succeeded', runDate: '2025-10-27', workflowId: 'w', runId: 'r', namespace: 'default', subject: 's', text: 't', stages: [] }),
+      other.publishNotification({
+        key: 'k',
+        kind: 'succeeded',
+        runDate: '2025-10-27',
+        workflowId: 'w',
+        runId: 'r',
+        namespace: 'default',
+        subject: 's',
+        text: 't',
+        stages: [],
+      }),
     );
     expect((err as ApplicationFailure).type).toBe('MissingResource');
     expect(err.message).toContain('missing-topic');
@@ -387,7 +419,11 @@ describe('CloudWatch Logs tail of a failed Glue run', () => {
     const lines = Array.from({ length: 14 }, (_, i) => `line ${i + 1}`);
     lines[12] = 'pyspark.errors.exceptions.captured.AnalysisException: [PATH_NOT_FOUND] Path does not exist: s3://b/raw';
     await clients.logs.send(
-      new PutLogEventsCommand({ logGroupName: group, logStreamName: 'jr_9', logEvents: lines.map((message, i) => ({ timestamp: start + i, message })) }),
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: 'jr_9',
+        logEvents: lines.map((message, i) => ({ timestamp: start + i, message })),
+      }),
     );
 
     const tail = await tailLogStream(clients.logs, group, 'jr_9', 10);
@@ -396,8 +432,16 @@ describe('CloudWatch Logs tail of a failed Glue run', () => {
     expect(text).toBe(`\nlast 3 line(s) of ${group}/jr_9:\n  line 12\n  ${lines[12]}\n  line 14`);
     // Continuous logging (Glue 5.0) names the driver's stream <runId>-driver.
     await clients.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 'jr_10-driver' }));
-    await clients.logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 'jr_10-driver', logEvents: [{ timestamp: start, message: 'Traceback: boom' }] }));
-    expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_10')).toBe(`\nlast 1 line(s) of ${group}/jr_10-driver:\n  Traceback: boom`);
+    await clients.logs.send(
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: 'jr_10-driver',
+        logEvents: [{ timestamp: start, message: 'Traceback: boom' }],
+      }),
+    );
+    expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_10')).toBe(
+      `\nlast 1 line(s) of ${group}/jr_10-driver:\n  Traceback: boom`,
+    );
     // No such stream (the run never started its driver): the message only says where to look.
     expect(await glueRunErrorTail(clients.logs, '/aws-glue/jobs', 'jr_missing')).toBe(` (logs: ${group}/jr_missing)`);
   });

@@ -17,7 +17,17 @@ import { motoAwsConfig } from '../support/moto';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-notify-fallback-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-const notice: Notice = { key: 'daily-2025-10-27/notify/succeeded', kind: 'succeeded', runDate: '2025-10-27', workflowId: 'daily-2025-10-27', runId: 'r-1', namespace: 'default', subject: 'Pipeline 2025-10-27 succeeded', text: 'all stages succeeded', stages: [] };
+const notice: Notice = {
+  key: 'daily-2025-10-27/notify/succeeded',
+  kind: 'succeeded',
+  runDate: '2025-10-27',
+  workflowId: 'daily-2025-10-27',
+  runId: 'r-1',
+  namespace: 'default',
+  subject: 'Pipeline 2025-10-27 succeeded',
+  text: 'all stages succeeded',
+  stages: [],
+};
 
 describe('aws backend notices without an SNS topic', () => {
   it('go to the injected fallback notifier, built once and only when a notice comes', async () => {

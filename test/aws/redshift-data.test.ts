@@ -23,7 +23,12 @@ import type { AwsConfig } from '../../src/config';
 import { pageToRecords, toVerifyRows } from '../../src/shared/results';
 import { motoAwsConfig } from '../support/moto';
 
-const run = (stage: RunRef['stage'], stageAttempt = 1, runDate = '2025-10-27'): RunRef => ({ runDate, workflowId: 'daily-2025-10-27', stage, stageAttempt });
+const run = (stage: RunRef['stage'], stageAttempt = 1, runDate = '2025-10-27'): RunRef => ({
+  runDate,
+  workflowId: 'daily-2025-10-27',
+  stage,
+  stageAttempt,
+});
 
 const client = new RedshiftDataClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const mock = mockClient(client);
@@ -32,7 +37,10 @@ writeFileSync(
   path.join(sqlDir, 'load.sql'),
   "-- test load\nDELETE FROM {{schema}}.stg WHERE batch_date = '{{run_date}}';\nCOPY {{schema}}.stg FROM '{{processed_uri}}/gold/x/batch_date={{run_date}}/' IAM_ROLE '{{copy_role_arn}}' FORMAT AS PARQUET;\n",
 );
-writeFileSync(path.join(sqlDir, 'verify.sql'), "SELECT 'orders' AS entity, 1 AS warehouse_rows FROM {{schema}}.fact_orders WHERE batch_date = '{{run_date}}';\n");
+writeFileSync(
+  path.join(sqlDir, 'verify.sql'),
+  "SELECT 'orders' AS entity, 1 AS warehouse_rows FROM {{schema}}.fact_orders WHERE batch_date = '{{run_date}}';\n",
+);
 
 function activities(config: AwsConfig, dir = sqlDir) {
   return createAwsActivities(config, { webUiUrl: '', sqlDir: dir, clients: { redshiftData: client } as unknown as AwsClients });
@@ -123,7 +131,10 @@ describe('startWarehouseStatements', () => {
     const sqls = [
       ...(mock.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? []),
       ...mock.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.Sql ?? ''),
-      ...mock.commandCalls(BatchExecuteStatementCommand).slice(1).flatMap((c) => c.args[0].input.Sqls ?? []),
+      ...mock
+        .commandCalls(BatchExecuteStatementCommand)
+        .slice(1)
+        .flatMap((c) => c.args[0].input.Sqls ?? []),
     ];
     expect(sqls.length).toBeGreaterThan(1);
     for (const s of sqls) {
@@ -135,7 +146,9 @@ describe('startWarehouseStatements', () => {
 
   it('refuses to run without the COPY role, naming the setting', async () => {
     const noRole = { ...serverless, redshift: { ...serverless.redshift, copyRoleArn: undefined } };
-    const err = await activities(noRole).startWarehouseStatements({ run: run('load'), operation: 'load' }).catch((e: unknown) => e as ApplicationFailure);
+    const err = await activities(noRole)
+      .startWarehouseStatements({ run: run('load'), operation: 'load' })
+      .catch((e: unknown) => e as ApplicationFailure);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).type).toBe('BadConfig');
     expect((err as ApplicationFailure).message).toContain('PIPELINE_REDSHIFT_COPY_ROLE_ARN');
@@ -216,7 +229,10 @@ describe('getStatementState / results / cancel', () => {
   });
 
   it('cancels, and treats a statement that already ended as nothing to cancel', async () => {
-    mock.on(CancelStatementCommand).resolvesOnce({ Status: true }).rejectsOnce(Object.assign(new Error('Could not cancel a query that is already in FINISHED state'), { name: 'ValidationException' }));
+    mock
+      .on(CancelStatementCommand)
+      .resolvesOnce({ Status: true })
+      .rejectsOnce(Object.assign(new Error('Could not cancel a query that is already in FINISHED state'), { name: 'ValidationException' }));
     const a = activities(serverless);
     await a.cancelStatement({ run: run('load'), statementId: 'a' });
     await a.cancelStatement({ run: run('load'), statementId: 'b' });
@@ -226,7 +242,9 @@ describe('getStatementState / results / cancel', () => {
   it('classifies a missing statement as a missing resource and throttling as retryable', async () => {
     mock
       .on(DescribeStatementCommand)
-      .rejectsOnce(Object.assign(new Error('Query does not exist'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }))
+      .rejectsOnce(
+        Object.assign(new Error('Query does not exist'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }),
+      )
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
     const a = activities(serverless);
     const missing = await a.getStatementState({ run: run('load'), statementId: 'gone' }).catch((e: unknown) => e as Error);

@@ -76,7 +76,9 @@ describe('pipeline aws setup', () => {
     expect(first.stdout).toContain('created  Glue database ecommerce_raw');
     expect(first.stdout).toContain('created  Glue crawler ecommerce-raw-crawler');
     expect(first.stdout).toContain('created  Glue job ecommerce-etl-job');
-    expect(first.stdout).toContain(`created  Glue job rules s3://pipeline-setup-lake/shop/scripts/${rulesFileName()} - rules model ${MODEL_VERSION}`);
+    expect(first.stdout).toContain(
+      `created  Glue job rules s3://pipeline-setup-lake/shop/scripts/${rulesFileName()} - rules model ${MODEL_VERSION}`,
+    );
     expect(first.stdout).toContain('created  Athena workgroup ecommerce-pipeline');
     expect(first.stdout).toContain('skipped  Redshift schema analytics');
 
@@ -90,7 +92,10 @@ describe('pipeline aws setup', () => {
     const c = createAwsClients({ ...motoAwsConfig(moto.url), region: 'eu-west-1' });
     try {
       const crawler = await c.glue.send(new GetCrawlerCommand({ Name: 'ecommerce-raw-crawler' }));
-      expect(crawler.Crawler?.Targets?.S3Targets?.[0]).toMatchObject({ Path: 's3://pipeline-setup-lake/shop/raw/', Exclusions: ['**.xlsx'] });
+      expect(crawler.Crawler?.Targets?.S3Targets?.[0]).toMatchObject({
+        Path: 's3://pipeline-setup-lake/shop/raw/',
+        Exclusions: ['**.xlsx'],
+      });
       expect(JSON.parse(crawler.Crawler?.Configuration ?? '{}')).toMatchObject({ Grouping: { TableLevelConfiguration: 4 } });
       const job = await c.glue.send(new GetJobCommand({ JobName: 'ecommerce-etl-job' }));
       expect(job.Job?.Command?.ScriptLocation).toBe('s3://pipeline-setup-lake/shop/scripts/ecommerce_etl_job.py');
@@ -100,7 +105,9 @@ describe('pipeline aws setup', () => {
       const script = await c.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: 'shop/scripts/ecommerce_etl_job.py' }));
       expect(await script.Body?.transformToString()).toContain('--run_date');
       // The rules beside the script: this release's Spark rendering, under its versioned name.
-      const rules = await c.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: `shop/scripts/rules-${MODEL_VERSION}.spark.json` }));
+      const rules = await c.s3.send(
+        new GetObjectCommand({ Bucket: 'pipeline-setup-lake', Key: `shop/scripts/rules-${MODEL_VERSION}.spark.json` }),
+      );
       expect(rules.ContentType).toBe('application/json');
       expect(JSON.parse((await rules.Body?.transformToString()) ?? '{}')).toEqual(rulesArtifact('spark'));
       const wg = await c.athena.send(new GetWorkGroupCommand({ WorkGroup: 'ecommerce-pipeline' }));
@@ -122,10 +129,13 @@ describe('pipeline aws setup', () => {
     expect(applied.find((s) => s.resource.startsWith('Glue job script'))?.state).toBe('updated');
 
     const absent = await runSetup(config, clients, { apply: true, skipWarehouse: true, scriptPath: path.join(tmp, 'missing.py') });
-    expect(absent.find((s) => s.resource.startsWith('Glue job script'))).toMatchObject({ state: 'skipped', detail: expect.stringContaining('WARNING') });
+    expect(absent.find((s) => s.resource.startsWith('Glue job script'))).toMatchObject({
+      state: 'skipped',
+      detail: expect.stringContaining('WARNING'),
+    });
   });
 
-  it('uploads the rules again when the object differs from this release\'s rendering', async () => {
+  it("uploads the rules again when the object differs from this release's rendering", async () => {
     const config = motoAwsConfig(moto.url, { bucket: 'pipeline-setup-rules', glueCrawler: 'crawler-rules', glueJob: 'etl-rules' });
     const key = `lake/scripts/${rulesFileName()}`;
     const rulesStep = (steps: SetupStep[]) => steps.find((s) => s.resource === `Glue job rules s3://pipeline-setup-rules/${key}`);
@@ -136,7 +146,11 @@ describe('pipeline aws setup', () => {
     // Someone's hand-edited copy (or a broken upload) under the same name.
     await clients.s3.send(new PutObjectCommand({ Bucket: 'pipeline-setup-rules', Key: key, Body: '{"model":"edited"}' }));
     const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true });
-    expect(rulesStep(plan)).toMatchObject({ state: 'outdated', applyUpdates: true, detail: expect.stringContaining(`differs from rules model ${MODEL_VERSION}`) });
+    expect(rulesStep(plan)).toMatchObject({
+      state: 'outdated',
+      applyUpdates: true,
+      detail: expect.stringContaining(`differs from rules model ${MODEL_VERSION}`),
+    });
     expect(rulesStep(await runSetup(config, clients, { apply: true, skipWarehouse: true }))).toMatchObject({ state: 'updated' });
     const body = await clients.s3.send(new GetObjectCommand({ Bucket: 'pipeline-setup-rules', Key: key }));
     expect(JSON.parse((await body.Body?.transformToString()) ?? '{}')).toMatchObject({ model: MODEL_VERSION, dialect: 'spark' });
@@ -162,12 +176,20 @@ describe('pipeline aws setup', () => {
     const scriptUri = 's3://pipeline-setup-glue4/lake/scripts/ecommerce_etl_job.py';
     // A job an earlier release of setup created: Glue 4.0 (Spark 3.3), which the job is not tested on.
     await clients.glue.send(
-      new CreateJobCommand({ Name: 'etl-on-glue-4', Role: 'arn:aws:iam::123456789012:role/pipeline-glue', Command: { Name: 'glueetl', ScriptLocation: scriptUri }, GlueVersion: '4.0' }),
+      new CreateJobCommand({
+        Name: 'etl-on-glue-4',
+        Role: 'arn:aws:iam::123456789012:role/pipeline-glue',
+        Command: { Name: 'glueetl', ScriptLocation: scriptUri },
+        GlueVersion: '4.0',
+      }),
     );
     const jobStep = (steps: SetupStep[]) => steps.find((s) => s.resource === 'Glue job etl-on-glue-4');
 
     const plan = await runSetup(config, clients, { apply: false, skipWarehouse: true });
-    expect(jobStep(plan)).toMatchObject({ state: 'outdated', detail: expect.stringContaining('runs Glue 4.0, expected 5.0 (Spark 3.5, Python 3.11)') });
+    expect(jobStep(plan)).toMatchObject({
+      state: 'outdated',
+      detail: expect.stringContaining('runs Glue 4.0, expected 5.0 (Spark 3.5, Python 3.11)'),
+    });
     // Not counted as a change --apply would make.
     expect(jobStep(plan)?.applyUpdates).toBeUndefined();
     const applied = await runSetup(config, clients, { apply: true, skipWarehouse: true });
@@ -176,7 +198,12 @@ describe('pipeline aws setup', () => {
 
     // A job that runs another script is just as outdated.
     await clients.glue.send(
-      new CreateJobCommand({ Name: 'etl-other-script', Role: 'arn:aws:iam::123456789012:role/pipeline-glue', Command: { Name: 'glueetl', ScriptLocation: 's3://elsewhere/job.py' }, GlueVersion: '5.0' }),
+      new CreateJobCommand({
+        Name: 'etl-other-script',
+        Role: 'arn:aws:iam::123456789012:role/pipeline-glue',
+        Command: { Name: 'glueetl', ScriptLocation: 's3://elsewhere/job.py' },
+        GlueVersion: '5.0',
+      }),
     );
     const other = await runSetup({ ...config, glueJob: 'etl-other-script' }, clients, { apply: false, skipWarehouse: true });
     expect(other.find((s) => s.resource === 'Glue job etl-other-script')).toMatchObject({
@@ -221,7 +248,12 @@ describe('pipeline aws setup: the Redshift step of a plan', () => {
     expect(step).toMatchObject({ resource: 'Redshift schema analytics (Redshift Serverless workgroup pipeline)', state: 'missing' });
     expect(step.detail).toBe(`would run ddl.sql (${ddl.length} statements, all IF NOT EXISTS): schema and 13 tables`);
     const sent = mock.commandCalls(ExecuteStatementCommand)[0]!.args[0].input;
-    expect(sent).toMatchObject({ WorkgroupName: 'pipeline', Database: 'dev', Sql: WAREHOUSE_CATALOG_SQL, Parameters: [{ name: 'schema', value: 'analytics' }] });
+    expect(sent).toMatchObject({
+      WorkgroupName: 'pipeline',
+      Database: 'dev',
+      Sql: WAREHOUSE_CATALOG_SQL,
+      Parameters: [{ name: 'schema', value: 'analytics' }],
+    });
     expect(sent.ClientToken).toBeUndefined();
     expect(mock.commandCalls(BatchExecuteStatementCommand)).toHaveLength(0);
   });
@@ -241,17 +273,31 @@ describe('pipeline aws setup: the Redshift step of a plan', () => {
     mock.on(GetStatementResultCommand).resolves({ Records: [record('schema', 'analytics'), ...present.map((t) => record('table', t))] });
     const step = await plan();
     expect(step.state).toBe('missing');
-    expect(step.detail).toMatch(/^schema exists; would run ddl\.sql \(\d+ statements, all IF NOT EXISTS\) to create quality_reports, stg_affected_dates$/);
+    expect(step.detail).toMatch(
+      /^schema exists; would run ddl\.sql \(\d+ statements, all IF NOT EXISTS\) to create quality_reports, stg_affected_dates$/,
+    );
   });
 
   it('says it could not tell, and why, when the catalog cannot be read', async () => {
-    mock.on(DescribeStatementCommand).resolves({ Id: 'stmt-plan', Status: 'FAILED', Error: 'ERROR: permission denied for relation pg_namespace' });
-    expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringMatching(/^could not read the warehouse catalog \(.*permission denied for relation pg_namespace\); --apply would run ddl\.sql/) });
+    mock
+      .on(DescribeStatementCommand)
+      .resolves({ Id: 'stmt-plan', Status: 'FAILED', Error: 'ERROR: permission denied for relation pg_namespace' });
+    expect(await plan()).toMatchObject({
+      state: 'unknown',
+      detail: expect.stringMatching(
+        /^could not read the warehouse catalog \(.*permission denied for relation pg_namespace\); --apply would run ddl\.sql/,
+      ),
+    });
 
     mock.on(DescribeStatementCommand).resolves({ Id: 'stmt-plan', Status: 'STARTED' });
     expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringContaining('(catalog query) still STARTED after 0 s') });
 
-    mock.on(ExecuteStatementCommand).rejects(Object.assign(new Error('User is not authorized to perform redshift-serverless:GetCredentials'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    mock.on(ExecuteStatementCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform redshift-serverless:GetCredentials'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     expect(await plan()).toMatchObject({ state: 'unknown', detail: expect.stringContaining('AccessDeniedException') });
   });
 });

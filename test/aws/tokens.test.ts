@@ -17,9 +17,19 @@ const athena = new AthenaClient(creds);
 const sns = new SNSClient(creds);
 const athenaMock = mockClient(athena);
 const snsMock = mockClient(sns);
-const config = { ...motoAwsConfig('http://unused'), region: 'eu-west-1', athenaWorkgroup: 'pipeline-wg', snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:notices.fifo' };
+const config = {
+  ...motoAwsConfig('http://unused'),
+  region: 'eu-west-1',
+  athenaWorkgroup: 'pipeline-wg',
+  snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:notices.fifo',
+};
 const acts = createAwsActivities(config, { webUiUrl: '', clients: { athena, sns } as unknown as AwsClients });
-const run = (stageAttempt: number, workflowId = 'daily-2025-10-27'): RunRef => ({ runDate: '2025-10-27', workflowId, stage: 'validate', stageAttempt });
+const run = (stageAttempt: number, workflowId = 'daily-2025-10-27'): RunRef => ({
+  runDate: '2025-10-27',
+  workflowId,
+  stage: 'validate',
+  stageAttempt,
+});
 
 beforeEach(() => {
   athenaMock.reset();
@@ -62,19 +72,37 @@ describe('Athena start', () => {
   it("reports Athena's failure reason and whether it may be retried", async () => {
     athenaMock.on(GetQueryExecutionCommand).resolves({
       QueryExecution: {
-        Status: { State: 'FAILED', StateChangeReason: 'x', AthenaError: { ErrorMessage: "TABLE_NOT_FOUND: Table 'ecommerce_raw.orders' does not exist", Retryable: false } },
+        Status: {
+          State: 'FAILED',
+          StateChangeReason: 'x',
+          AthenaError: { ErrorMessage: "TABLE_NOT_FOUND: Table 'ecommerce_raw.orders' does not exist", Retryable: false },
+        },
         Statistics: { DataScannedInBytes: 0 },
       },
     });
     const s = await acts.getQueryState({ run: run(1), queryId: 'q-9' });
-    expect(s).toMatchObject({ state: 'FAILED', retryable: false, message: "Athena query q-9 failed: TABLE_NOT_FOUND: Table 'ecommerce_raw.orders' does not exist" });
+    expect(s).toMatchObject({
+      state: 'FAILED',
+      retryable: false,
+      message: "Athena query q-9 failed: TABLE_NOT_FOUND: Table 'ecommerce_raw.orders' does not exist",
+    });
   });
 });
 
 describe('SNS FIFO topic', () => {
   it('deduplicates by notice key', async () => {
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const notice: Notice = { key: 'w/notify/succeeded', kind: 'succeeded', runDate: '2025-10-27', workflowId: 'w', runId: 'r', namespace: 'default', subject: 'ok', text: 't', stages: [] };
+    const notice: Notice = {
+      key: 'w/notify/succeeded',
+      kind: 'succeeded',
+      runDate: '2025-10-27',
+      workflowId: 'w',
+      runId: 'r',
+      namespace: 'default',
+      subject: 'ok',
+      text: 't',
+      stages: [],
+    };
     await acts.publishNotification(notice);
     await acts.publishNotification(notice);
     const [a, b] = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);

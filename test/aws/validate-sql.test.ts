@@ -44,7 +44,12 @@ const rows: Record<keyof typeof tables, [string, (string | null)[]][]> = {
 beforeAll(async () => {
   trino = await startTrino();
   for (const [name, cols] of Object.entries(tables) as [keyof typeof tables, string[]][]) {
-    await loadVarcharTable(trino, name, [...cols, 'partition_0'], rows[name].map(([day, values]) => [...values, day]));
+    await loadVarcharTable(
+      trino,
+      name,
+      [...cols, 'partition_0'],
+      rows[name].map(([day, values]) => [...values, day]),
+    );
     // No workbook was delivered: the converted sheets' tables are empty.
     await loadVarcharTable(trino, `${SHEETS_TABLE_PREFIX}${name}`, [...cols, 'partition_0'], []);
   }

@@ -8,7 +8,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CreateCrawlerCommand, CreateDatabaseCommand, GetCrawlerCommand, GetTableCommand, ListCrawlsCommand, UpdateTableCommand } from '@aws-sdk/client-glue';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  GetCrawlerCommand,
+  GetTableCommand,
+  ListCrawlsCommand,
+  UpdateTableCommand,
+} from '@aws-sdk/client-glue';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'csv-parse/sync';
@@ -195,7 +202,10 @@ describe('catalog stage on aws: workbook sheets as CSV', () => {
     const st = await acts.getCrawlState({ run: run('catalog'), crawlId: handle.crawlId });
     expect(st.state).toBe('SUCCEEDED');
     expect(st.unread).toEqual([
-      { key: `${rawKey('orders', 'Q3 orders.xlsx')}[Notes]`, reason: 'a sheet with no orders column in its first 10 rows (first row: free text, about orders)' },
+      {
+        key: `${rawKey('orders', 'Q3 orders.xlsx')}[Notes]`,
+        reason: 'a sheet with no orders column in its first 10 rows (first row: free text, about orders)',
+      },
     ]);
     expect(await rawSnapshot()).toEqual(before);
   });
@@ -223,12 +233,14 @@ describe('catalog stage on aws: workbook sheets as CSV', () => {
     expect(await objectText(`${folder}products.xlsx(Catalog).csv`)).toBe(
       'product_id,product_name,category,price\n10,Widget,Tools,19.995\n11,Gadget,Tools,abc\n12,Broken,Misc,-1\n,No Id,Misc,5\n13,Free Sample,Misc,0\n14,Dup v1,Misc,6\n',
     );
-    expect(done.find((d) => d.entity === 'customers')?.unread).toEqual([{ key: rawKey('customers', 'empty.xlsx'), reason: 'an empty file (0 bytes: no header, no rows)' }]);
+    expect(done.find((d) => d.entity === 'customers')?.unread).toEqual([
+      { key: rawKey('customers', 'empty.xlsx'), reason: 'an empty file (0 bytes: no header, no rows)' },
+    ]);
     expect(done.find((d) => d.entity === 'orders')).toEqual({ entity: 'orders', runDate: DATE, workbooks: [], sheets: [], unread: [] });
     expect(await rawSnapshot()).toEqual(before);
   });
 
-  it('replaces the date\'s conversions on a rerun, also when the workbook was replaced by a CSV', async () => {
+  it("replaces the date's conversions on a rerun, also when the workbook was replaced by a CSV", async () => {
     await putRaw('orders', 'Q3 orders.xlsx', await ordersBook());
     await putRaw('orders', 'Q3 orders.xlsx', await ordersBook(), '2025-10-26');
     await convertWorkbooks(clients.s3, config, '2025-10-26');
@@ -257,7 +269,11 @@ describe('catalog stage on aws: workbook sheets as CSV', () => {
 
     await putRaw('orders', 'broken.xlsx', 'PK\u0003\u0004 this is not a workbook');
     // Converted first (customers come before orders), but nothing is written until every workbook was read.
-    await putRaw('customers', 'people.xlsx', await workbook({ People: [COLUMNS.customers.map((c) => c.name), [1, 'A', 'B', 'a@b.c', '2025-01-01', 'X', 'Y']] }));
+    await putRaw(
+      'customers',
+      'people.xlsx',
+      await workbook({ People: [COLUMNS.customers.map((c) => c.name), [1, 'A', 'B', 'a@b.c', '2025-01-01', 'X', 'Y']] }),
+    );
     const before = await rawSnapshot();
     const err = await failure(acts.startCrawl({ run: run('catalog') }));
     expect(err.type).toBe('InvalidData');
@@ -273,14 +289,25 @@ describe('catalog stage on aws: workbook sheets as CSV', () => {
   });
 
   it('names the sheet whose header lacks columns, and a workbook over the size limit', async () => {
-    await putRaw('products', 'book.xlsx', await workbook({ Bad: [['product_id', 'product_name'], [3, 'R']] }));
+    await putRaw(
+      'products',
+      'book.xlsx',
+      await workbook({
+        Bad: [
+          ['product_id', 'product_name'],
+          [3, 'R'],
+        ],
+      }),
+    );
     const err = await failure(convertPartition(clients.s3, config, 'products', DATE));
     expect(err.type).toBe('InvalidData');
     expect(err.message).toContain(`${rawKey('products', 'book.xlsx')}[Bad]: header lacks products column(s) category, price`);
 
     const big = await failure(convertPartition(clients.s3, config, 'products', DATE, { maxWorkbookBytes: 100 }));
     expect(big.type).toBe('InvalidData');
-    expect(big.message).toMatch(/^raw\/products\/2025-10-27\/book\.xlsx: a workbook of .* MiB is larger than the 0\.0 MiB the aws catalog stage converts/);
+    expect(big.message).toMatch(
+      /^raw\/products\/2025-10-27\/book\.xlsx: a workbook of .* MiB is larger than the 0\.0 MiB the aws catalog stage converts/,
+    );
     expect(await listKeys('converted/')).toEqual([]);
   });
 
@@ -337,7 +364,11 @@ describe('sheets_<entity> Glue tables', () => {
     expect(steps.map((s) => s.state)).toEqual(['exists', 'exists', 'exists']);
 
     const changed = sheetTableInput(config, 'orders');
-    changed.StorageDescriptor = { ...changed.StorageDescriptor, Location: 's3://elsewhere/orders/', Columns: changed.StorageDescriptor!.Columns!.slice(0, 6) };
+    changed.StorageDescriptor = {
+      ...changed.StorageDescriptor,
+      Location: 's3://elsewhere/orders/',
+      Columns: changed.StorageDescriptor!.Columns!.slice(0, 6),
+    };
     await clients.glue.send(new UpdateTableCommand({ DatabaseName: config.glueDatabase, TableInput: changed }));
     steps.length = 0;
     await ensureSheetTables(clients.glue, config, record, { apply: true });

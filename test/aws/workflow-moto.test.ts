@@ -23,7 +23,16 @@ import { motoAwsConfig, startMoto, useMotoCredentials } from '../support/moto';
 import type { TestDevServer } from '../support/temporal/dev-server';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { MotoWorld } from './support/workflow-moto-fixture';
-import { buildMotoWorld, etlMetrics, fakeRedshiftData, ORDERS_REVENUE, passingQualityReport, playCrawler, playGlueJob, RAW_FILES } from './support/workflow-moto-fixture';
+import {
+  buildMotoWorld,
+  etlMetrics,
+  fakeRedshiftData,
+  ORDERS_REVENUE,
+  passingQualityReport,
+  playCrawler,
+  playGlueJob,
+  RAW_FILES,
+} from './support/workflow-moto-fixture';
 
 const RUN_DATE = '2025-10-27';
 const local = { lakeDir: '/nonexistent', warehousePath: '/nonexistent', outboxPath: '/nonexistent', duckdbMemoryLimit: '1GB' };
@@ -74,7 +83,12 @@ describe('dailyPipeline with the aws backend against moto', () => {
     const appConfig: AppConfig = {
       backend: 'aws',
       logLevel: 'warn',
-      temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: 'aws-moto-workflow', webUiUrl: 'http://127.0.0.1:8233' },
+      temporal: {
+        address: temporal.address,
+        namespace: temporal.namespace,
+        taskQueue: 'aws-moto-workflow',
+        webUiUrl: 'http://127.0.0.1:8233',
+      },
       local,
       aws: config,
     };
@@ -97,7 +111,10 @@ describe('dailyPipeline with the aws backend against moto', () => {
       const played = Promise.all([playCrawler(moto, config, clients), playGlueJob(moto, config, clients, RUN_DATE)]);
       // A run stuck at a failed stage would otherwise hide behind the crawler or job never starting.
       const outcome = handle.result() as Promise<PipelineResult>;
-      [, jobRun] = await Promise.race([played, outcome.then((r) => Promise.reject(new Error(`run ended before Glue work was played: ${JSON.stringify(r)}`)))]);
+      [, jobRun] = await Promise.race([
+        played,
+        outcome.then((r) => Promise.reject(new Error(`run ended before Glue work was played: ${JSON.stringify(r)}`))),
+      ]);
       result = await outcome;
       status = await handle.query(statusQuery);
     });
@@ -152,7 +169,11 @@ describe('dailyPipeline with the aws backend against moto', () => {
     expect(status?.noticesSent).toHaveLength(1);
     const got = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 10 }));
     expect(got.Messages).toHaveLength(1);
-    const envelope = JSON.parse(got.Messages?.[0]?.Body ?? '{}') as { Subject: string; Message: string; MessageAttributes: Record<string, { Value: string }> };
+    const envelope = JSON.parse(got.Messages?.[0]?.Body ?? '{}') as {
+      Subject: string;
+      Message: string;
+      MessageAttributes: Record<string, { Value: string }>;
+    };
     expect(envelope.Subject).toBe(`[ecommerce-pipeline] ${RUN_DATE} succeeded`);
     expect(envelope.MessageAttributes.status?.Value).toBe('succeeded');
     expect(envelope.MessageAttributes.run_date?.Value).toBe(RUN_DATE);

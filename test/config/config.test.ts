@@ -38,30 +38,47 @@ describe('configuration', () => {
     expect(error({ PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1' })).toMatch(/^PIPELINE_S3_BUCKET: is missing/);
   });
 
-  it('accepts only the Redshift Data API\'s ways to authenticate, naming the setting in one line', () => {
+  it("accepts only the Redshift Data API's ways to authenticate, naming the setting in one line", () => {
     const aws = { PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1', PIPELINE_S3_BUCKET: 'pipeline-lake' };
     const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-etl-AbCdEf';
     const exactlyOne = 'set exactly one of PIPELINE_REDSHIFT_CLUSTER_ID (provisioned) or PIPELINE_REDSHIFT_WORKGROUP (serverless)';
     expect(error(aws)).toBe(`PIPELINE_REDSHIFT_CLUSTER_ID: is missing; ${exactlyOne}`);
-    expect(error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_WORKGROUP: 'wg' })).toBe(`PIPELINE_REDSHIFT_CLUSTER_ID: has "dw-1"; ${exactlyOne}`);
+    expect(error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_WORKGROUP: 'wg' })).toBe(
+      `PIPELINE_REDSHIFT_CLUSTER_ID: has "dw-1"; ${exactlyOne}`,
+    );
     // Serverless: a secret or the IAM identity; the Data API refuses a database user with a workgroup.
     expect(error({ ...aws, PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_DB_USER: 'etl' })).toBe(
       'PIPELINE_REDSHIFT_DB_USER: has "etl"; not allowed with PIPELINE_REDSHIFT_WORKGROUP (Redshift Serverless takes PIPELINE_REDSHIFT_SECRET_ARN, or neither to connect as the IAM identity)',
     );
-    expect(error({ ...aws, PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatch(
-      /^PIPELINE_REDSHIFT_DB_USER: has "etl"; not allowed with PIPELINE_REDSHIFT_WORKGROUP/,
-    );
+    expect(
+      error({ ...aws, PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret }),
+    ).toMatch(/^PIPELINE_REDSHIFT_DB_USER: has "etl"; not allowed with PIPELINE_REDSHIFT_WORKGROUP/);
     // A secret and a database user would be two credentials for one connection.
-    expect(error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toBe(
-      'PIPELINE_REDSHIFT_DB_USER: has "etl"; set PIPELINE_REDSHIFT_DB_USER or PIPELINE_REDSHIFT_SECRET_ARN, not both',
-    );
+    expect(
+      error({ ...aws, PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl', PIPELINE_REDSHIFT_SECRET_ARN: secret }),
+    ).toBe('PIPELINE_REDSHIFT_DB_USER: has "etl"; set PIPELINE_REDSHIFT_DB_USER or PIPELINE_REDSHIFT_SECRET_ARN, not both');
 
     const redshift = (extra: Record<string, string>) => loadConfig({ ...aws, ...extra }).aws?.redshift;
-    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl' })).toMatchObject({ clusterId: 'dw-1', dbUser: 'etl', secretArn: undefined });
-    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({ clusterId: 'dw-1', dbUser: undefined, secretArn: secret });
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_DB_USER: 'etl' })).toMatchObject({
+      clusterId: 'dw-1',
+      dbUser: 'etl',
+      secretArn: undefined,
+    });
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({
+      clusterId: 'dw-1',
+      dbUser: undefined,
+      secretArn: secret,
+    });
     // A cluster without either connects as the IAM identity (redshift:GetClusterCredentialsWithIAM).
-    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1' })).toMatchObject({ clusterId: 'dw-1', dbUser: undefined, secretArn: undefined });
-    expect(redshift({ PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({ workgroup: 'wg', secretArn: secret });
+    expect(redshift({ PIPELINE_REDSHIFT_CLUSTER_ID: 'dw-1' })).toMatchObject({
+      clusterId: 'dw-1',
+      dbUser: undefined,
+      secretArn: undefined,
+    });
+    expect(redshift({ PIPELINE_REDSHIFT_WORKGROUP: 'wg', PIPELINE_REDSHIFT_SECRET_ARN: secret })).toMatchObject({
+      workgroup: 'wg',
+      secretArn: secret,
+    });
     expect(redshift({ PIPELINE_REDSHIFT_WORKGROUP: 'wg' })).toMatchObject({ workgroup: 'wg', dbUser: undefined, secretArn: undefined });
   });
 
@@ -84,7 +101,9 @@ describe('configuration', () => {
       const message = error({ PIPELINE_WEBHOOK_URL: `htps://hookuser:${PASSWORD}@hooks.example.com/hook?token=${TOKEN}` });
       expect(message).toBe('PIPELINE_WEBHOOK_URL: has "htps://***@hooks.example.com/..."; expected an http:// or https:// URL');
       noSecret(message);
-      expect(error({ PIPELINE_WEBHOOK_URL: 'ftp://hooks.example.com/x' })).toBe('PIPELINE_WEBHOOK_URL: has "ftp://hooks.example.com/..."; expected an http:// or https:// URL');
+      expect(error({ PIPELINE_WEBHOOK_URL: 'ftp://hooks.example.com/x' })).toBe(
+        'PIPELINE_WEBHOOK_URL: has "ftp://hooks.example.com/..."; expected an http:// or https:// URL',
+      );
     });
 
     it('does not print the credentials, path or query of a malformed URL, nor a value that is no URL at all', () => {
@@ -94,7 +113,14 @@ describe('configuration', () => {
       const notUrl = error({ PIPELINE_WEBHOOK_URL: `${PASSWORD} ${TOKEN}` });
       expect(notUrl).toBe('PIPELINE_WEBHOOK_URL: has a value that is not a URL (not shown); expected an http:// or https:// URL');
       // Other URL settings are shown the same way.
-      noSecret(error({ PIPELINE_BACKEND: 'aws', AWS_REGION: 'eu-west-1', PIPELINE_S3_BUCKET: 'lake-b', PIPELINE_AWS_ENDPOINT_URL: `http://u:${PASSWORD}@[x?token=${TOKEN}` }));
+      noSecret(
+        error({
+          PIPELINE_BACKEND: 'aws',
+          AWS_REGION: 'eu-west-1',
+          PIPELINE_S3_BUCKET: 'lake-b',
+          PIPELINE_AWS_ENDPOINT_URL: `http://u:${PASSWORD}@[x?token=${TOKEN}`,
+        }),
+      );
     });
 
     it('accepts http and https, credentials included (the notifier sends them as basic authentication)', () => {
@@ -110,7 +136,9 @@ describe('configuration', () => {
         timeout: 60_000,
       });
       expect(r.status).toBe(2);
-      expect(r.stderr.trim()).toBe('pipeline: configuration error: PIPELINE_WEBHOOK_URL: has "htps://***@hooks.example.com/..."; expected an http:// or https:// URL');
+      expect(r.stderr.trim()).toBe(
+        'pipeline: configuration error: PIPELINE_WEBHOOK_URL: has "htps://***@hooks.example.com/..."; expected an http:// or https:// URL',
+      );
       noSecret(`${r.stdout}${r.stderr}`.trim());
     });
   });

@@ -10,17 +10,22 @@ afterEach(() => clearRegisteredSecrets());
 
 describe('redact', () => {
   it('hides URL user info and token-like query values, whatever their origin', () => {
-    expect(redact('POST http://hookuser:s3cr3tPass@127.0.0.1:9/hook?token=t0ken123&x=1 failed')).toBe('POST http://***@127.0.0.1:9/hook?token=***&x=1 failed');
+    expect(redact('POST http://hookuser:s3cr3tPass@127.0.0.1:9/hook?token=t0ken123&x=1 failed')).toBe(
+      'POST http://***@127.0.0.1:9/hook?token=***&x=1 failed',
+    );
     expect(redact('https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA1&X-Amz-Signature=ff00&versionId=3')).toBe(
       'https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&versionId=3',
     );
-    expect(redact('u?key=k1;sig=s1&signature=s2&api_key=a1#access_token=t1')).toBe('u?key=***;sig=***&signature=***&api_key=***#access_token=***');
+    expect(redact('u?key=k1;sig=s1&signature=s2&api_key=a1#access_token=t1')).toBe(
+      'u?key=***;sig=***&signature=***&api_key=***#access_token=***',
+    );
     expect(redact('Authorization: Bearer abcdefghijklmnop')).toBe('Authorization: Bearer ***');
     expect(redact('https://TOKEN1234@git.example.com/x.git')).toBe('https://***@git.example.com/x.git');
   });
 
   it('leaves ordinary text alone', () => {
-    const text = 'SUCCEEDED 2025-10-27 | load 1.2 s | http://127.0.0.1:8233/namespaces/default/workflows/daily-pipeline-2025-10-27/run-1/history';
+    const text =
+      'SUCCEEDED 2025-10-27 | load 1.2 s | http://127.0.0.1:8233/namespaces/default/workflows/daily-pipeline-2025-10-27/run-1/history';
     expect(redact(text)).toBe(text);
     expect(redact('notice key daily-2025/succeeded, 3 attempts')).toBe('notice key daily-2025/succeeded, 3 attempts');
   });
@@ -63,10 +68,19 @@ describe('redact', () => {
     loadConfig({ PIPELINE_WEBHOOK_URL: 'http://hookuser:s3cr3tPass@127.0.0.1:9/hook?token=t0ken123', TEMPORAL_API_KEY: 'tk-abcdef123456' });
     let written = '';
     const logger = createLogger({ level: 'info', destination: { write: (s: string) => void (written += s) } });
-    logger.warn({ error: 'Request cannot be constructed from a URL that includes credentials: http://hookuser:s3cr3tPass@127.0.0.1:9/hook?token=t0ken123' }, 'api key tk-abcdef123456');
+    logger.warn(
+      {
+        error:
+          'Request cannot be constructed from a URL that includes credentials: http://hookuser:s3cr3tPass@127.0.0.1:9/hook?token=t0ken123',
+      },
+      'api key tk-abcdef123456',
+    );
     logger.error({ err: new Error('bad s3cr3tPass') }, 'failed');
     for (const secret of ['s3cr3tPass', 't0ken123', 'tk-abcdef123456']) expect(written).not.toContain(secret);
-    const lines = written.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; error?: string });
+    const lines = written
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; error?: string });
     expect(lines[0]!.msg).toBe('api key ***');
     // The webhook URL is registered whole (a Slack hook's path is its key).
     expect(lines[0]!.error).toBe('Request cannot be constructed from a URL that includes credentials: ***');

@@ -96,25 +96,46 @@ afterAll(async () => {
 describe('CLI mistakes are one line saying what to do next', () => {
   it('a target that is neither a date nor a workflow id', async () => {
     const r = await pipeline(['status', 'not-a-date']);
-    expectOneLine(r, 1, /^pipeline: no run "not-a-date": it is neither a run date \(YYYY-MM-DD, e\.g\. 2025-10-27\) nor the id of a workflow in namespace default/);
+    expectOneLine(
+      r,
+      1,
+      /^pipeline: no run "not-a-date": it is neither a run date \(YYYY-MM-DD, e\.g\. 2025-10-27\) nor the id of a workflow in namespace default/,
+    );
   });
 
   it('a date that is not a calendar day, as a target and as an option', async () => {
     expectOneLine(await pipeline(['status', '2025-13-45']), 1, /^pipeline: "2025-13-45" is not a date: give a run date as YYYY-MM-DD/);
     const option = await pipeline(['run', '--date', '2025-02-30']);
-    expectOneLine(option, 1, /^pipeline: option '-d, --date <date>' argument '2025-02-30' is invalid\. expected a date as YYYY-MM-DD, got "2025-02-30" \(see `pipeline run --help`\)$/);
+    expectOneLine(
+      option,
+      1,
+      /^pipeline: option '-d, --date <date>' argument '2025-02-30' is invalid\. expected a date as YYYY-MM-DD, got "2025-02-30" \(see `pipeline run --help`\)$/,
+    );
     expect(option.out).toBe('');
   });
 
   it('a date no run was started for, and a workflow id that does not exist', async () => {
-    expectOneLine(await pipeline(['status', '2031-01-01']), 1, /^pipeline: no pipeline run for 2031-01-01 in namespace default .*start one with `pipeline run --date 2031-01-01`$/);
+    expectOneLine(
+      await pipeline(['status', '2031-01-01']),
+      1,
+      /^pipeline: no pipeline run for 2031-01-01 in namespace default .*start one with `pipeline run --date 2031-01-01`$/,
+    );
     expectOneLine(await pipeline(['skip', 'verify', 'daily-pipeline-2031-01-01']), 1, /^pipeline: no run "daily-pipeline-2031-01-01"/);
-    expectOneLine(await pipeline(['history', 'export', 'daily-pipeline-2031-01-01', path.join(dir, 'none.json')]), 1, /^pipeline: no workflow daily-pipeline-2031-01-01 in namespace default at 127\.0\.0\.1:\d+/);
-    expectOneLine(await pipeline(['replay', 'daily-pipeline-2031-01-01']), 1, /^pipeline: no workflow daily-pipeline-2031-01-01 in namespace default/);
+    expectOneLine(
+      await pipeline(['history', 'export', 'daily-pipeline-2031-01-01', path.join(dir, 'none.json')]),
+      1,
+      /^pipeline: no workflow daily-pipeline-2031-01-01 in namespace default at 127\.0\.0\.1:\d+/,
+    );
+    expectOneLine(
+      await pipeline(['replay', 'daily-pipeline-2031-01-01']),
+      1,
+      /^pipeline: no workflow daily-pipeline-2031-01-01 in namespace default/,
+    );
   });
 
   it('a signal or a cancel for a run that is already closed', async () => {
-    const closed = /^pipeline: run daily-pipeline-2025-10-20 is already closed \(terminated\), so it cannot (skip a stage|be cancelled); .*`pipeline run --date 2025-10-20`/;
+    const closed =
+      /^pipeline: run daily-pipeline-2025-10-20 is already closed \(terminated\), so it cannot (skip a stage|be cancelled); .*`pipeline run --date 2025-10-20`/;
     expectOneLine(await pipeline(['skip', 'verify', CLOSED_ID, '-r', 'late orders']), 1, closed);
     expectOneLine(await pipeline(['cancel', CLOSED_ID]), 1, closed);
   });
@@ -132,7 +153,9 @@ describe('CLI mistakes are one line saying what to do next', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      new RegExp(`^run daily-pipeline-${date} had ended \\(terminated\\); started a new run of ${date} from transform \\(earlier stages skipped, PipelineTrigger = "rerun"\\), reason: fixed the price list`),
+      new RegExp(
+        `^run daily-pipeline-${date} had ended \\(terminated\\); started a new run of ${date} from transform \\(earlier stages skipped, PipelineTrigger = "rerun"\\), reason: fixed the price list`,
+      ),
     );
     const redo = server.client.workflow.getHandle(`daily-pipeline-${date}`);
     const desc = await redo.describe();
@@ -149,7 +172,13 @@ describe('CLI mistakes are one line saying what to do next', () => {
   it('no server at the address: fails within 3 s, naming the address and `pipeline server`', async () => {
     const port = await freePort();
     const r = await pipeline(['status', '2025-10-27'], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
-    expectOneLine(r, 1, new RegExp(`^pipeline: no Temporal server answers at 127\\.0\\.0\\.1:${port} \\(namespace default\\): connection refused; start one with \`pipeline server\``));
+    expectOneLine(
+      r,
+      1,
+      new RegExp(
+        `^pipeline: no Temporal server answers at 127\\.0\\.0\\.1:${port} \\(namespace default\\): connection refused; start one with \`pipeline server\``,
+      ),
+    );
     expect(r.ms).toBeLessThan(3_000);
   });
 
@@ -159,7 +188,11 @@ describe('CLI mistakes are one line saying what to do next', () => {
     const { port } = web.address() as { port: number };
     try {
       const r = await pipeline(['status', '2025-10-27'], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
-      expectOneLine(r, 1, new RegExp(`^pipeline: what answers at 127\\.0\\.0\\.1:${port} is not a Temporal frontend \\(.*\\); check TEMPORAL_ADDRESS`));
+      expectOneLine(
+        r,
+        1,
+        new RegExp(`^pipeline: what answers at 127\\.0\\.0\\.1:${port} is not a Temporal frontend \\(.*\\); check TEMPORAL_ADDRESS`),
+      );
       expect(r.ms).toBeLessThan(3_000);
     } finally {
       await new Promise((resolve) => web.close(resolve));
@@ -168,7 +201,8 @@ describe('CLI mistakes are one line saying what to do next', () => {
 
   it('a namespace that does not exist, for the CLI and for a worker', async () => {
     const missing = { ...env, TEMPORAL_NAMESPACE: 'no-such-namespace', PIPELINE_LOG_LEVEL: 'warn' };
-    const namespace = /^pipeline: namespace no-such-namespace does not exist at 127\.0\.0\.1:\d+: .*; set TEMPORAL_NAMESPACE to an existing one$/;
+    const namespace =
+      /^pipeline: namespace no-such-namespace does not exist at 127\.0\.0\.1:\d+: .*; set TEMPORAL_NAMESPACE to an existing one$/;
     expectOneLine(await pipeline(['status', CLOSED_ID], { env: missing }), 1, namespace);
     const worker = await pipeline(['worker'], { env: missing });
     expectOneLine(worker, 1, namespace);
@@ -176,7 +210,8 @@ describe('CLI mistakes are one line saying what to do next', () => {
 
   it('a server without the search attributes: offers the command that registers them, which then works', async () => {
     const bareEnv = { ...env, TEMPORAL_ADDRESS: bare.address, TEMPORAL_NAMESPACE: bare.namespace };
-    const hint = /lacks the pipeline's search attributes \(Pipeline\w+ is not registered\); register them with `pipeline register-search-attributes`/;
+    const hint =
+      /lacks the pipeline's search attributes \(Pipeline\w+ is not registered\); register them with `pipeline register-search-attributes`/;
     expectOneLine(await pipeline(['run', '--date', '2025-10-27'], { env: bareEnv }), 1, hint);
     // A run found by its date is searched for with PipelineRunDate = "...": refused as an invalid query.
     expectOneLine(await pipeline(['status', '2025-10-27'], { env: bareEnv }), 1, hint);

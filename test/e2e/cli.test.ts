@@ -91,13 +91,18 @@ describe('pipeline CLI end to end on the dev server with the local backend', () 
 
   it('finds the run by PipelineRunDate and its final status in the visibility store', async () => {
     const found = [];
-    for await (const wf of server.client.workflow.list({ query: `PipelineRunDate = "${DATE}" AND PipelineStatus = "succeeded"` })) found.push(wf);
+    for await (const wf of server.client.workflow.list({ query: `PipelineRunDate = "${DATE}" AND PipelineStatus = "succeeded"` }))
+      found.push(wf);
     expect(found.map((w) => w.type)).toEqual(['dailyPipeline']);
     expect(found[0]!.workflowId).toBe(`daily-pipeline-${DATE}`);
   });
 
   it('wrote one success notice to the outbox and loaded the warehouse', () => {
-    const notices = fs.readFileSync(path.join(dir, 'notifications.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; runDate: string });
+    const notices = fs
+      .readFileSync(path.join(dir, 'notifications.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; runDate: string });
     expect(notices.filter((n) => n.kind === 'succeeded' && n.runDate === DATE)).toHaveLength(1);
   });
 

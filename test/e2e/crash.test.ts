@@ -59,10 +59,21 @@ function jobFile(id: string): JobRecord {
 }
 
 function configAt(root: string, lakeDir: string): LocalConfig {
-  return { lakeDir, warehousePath: path.join(root, 'warehouse.duckdb'), outboxPath: path.join(root, 'outbox.jsonl'), duckdbThreads: 2, duckdbMemoryLimit: '1GB' };
+  return {
+    lakeDir,
+    warehousePath: path.join(root, 'warehouse.duckdb'),
+    outboxPath: path.join(root, 'outbox.jsonl'),
+    duckdbThreads: 2,
+    duckdbMemoryLimit: '1GB',
+  };
 }
 
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  context: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -78,14 +89,23 @@ async function until<T>(what: string, check: () => T | undefined | Promise<T | u
  */
 async function startWorker(hold?: { job: string; marker: string }): Promise<Worker> {
   const child = hold
-    ? spawn(process.execPath, ['--require', TSX_CJS, HOLDING_WORKER, hold.job, hold.marker], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, ['--require', TSX_CJS, HOLDING_WORKER, hold.job, hold.marker], {
+        env,
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawn(CLI, ['worker'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const w = { child, log: () => log };
   workers.push(w);
-  const started = await until('the worker to start', () => (/worker: backend local/.test(log) ? true : child.exitCode !== null ? false : undefined), 120_000, w.log);
+  const started = await until(
+    'the worker to start',
+    () => (/worker: backend local/.test(log) ? true : child.exitCode !== null ? false : undefined),
+    120_000,
+    w.log,
+  );
   if (!started) throw new Error(`the worker exited at start-up:\n${log}`);
   return w;
 }
@@ -146,7 +166,11 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-crash-'));
   // One workflow bundle for the three workers, instead of each bundling at start-up.
   const bundle = path.join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsEntry(), workflowInterceptorModules: workflowInterceptorModules(), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: workflowsEntry(),
+    workflowInterceptorModules: workflowInterceptorModules(),
+    logger: new DefaultLogger('WARN'),
+  });
   fs.writeFileSync(bundle, code);
   env = pipelineCliEnv(server, dir, 'crash-pipeline', { PIPELINE_WORKFLOW_BUNDLE: bundle, PIPELINE_DUCKDB_THREADS: '2' });
   writeFastOptions(dir);
@@ -230,7 +254,11 @@ describe('a worker killed (SIGKILL) during transform and again during load', () 
     }
     expect(stage('transform').externalIds.etlRunId).not.toBe(killedJobs[0]);
     expect(stage('load').externalIds.statementId).not.toBe(killedJobs[1]);
-    const notices = fs.readFileSync(env.PIPELINE_OUTBOX_PATH!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const notices = fs
+      .readFileSync(env.PIPELINE_OUTBOX_PATH!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
     expect(notices.map((n) => n.kind)).toEqual(['succeeded']);
 
     // Stop it gracefully so this process can open the warehouse.

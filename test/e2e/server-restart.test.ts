@@ -113,7 +113,12 @@ describe('pipeline run --wait across a Temporal server restart', () => {
     const output = () => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}\n--- server ---\n${server?.logTail() ?? ''}`;
     try {
       // The CLI is following the run (it has printed the earlier stages) and transform is running.
-      await until('transform to run while the CLI follows the run', () => transformSeen && /transform\s+running/.test(stdout), 60_000, output);
+      await until(
+        'transform to run while the CLI follows the run',
+        () => transformSeen && /transform\s+running/.test(stdout),
+        60_000,
+        output,
+      );
       await server!.stop();
       server = undefined;
       await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -137,7 +142,9 @@ describe('pipeline run --wait across a Temporal server restart', () => {
     client = await connectClient(config.temporal);
     const warnings: string[] = [];
     const started = Date.now();
-    const outcome = await watchRun(client.workflow.getHandle('no-such-pipeline-run'), () => undefined, 100, { warn: (l) => warnings.push(l) });
+    const outcome = await watchRun(client.workflow.getHandle('no-such-pipeline-run'), () => undefined, 100, {
+      warn: (l) => warnings.push(l),
+    });
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toMatch(/not found/i);
     expect(warnings).toEqual([]);
@@ -153,7 +160,12 @@ describe('pipeline run --wait across a Temporal server restart', () => {
     const warnings: string[] = [];
     const lines: string[] = [];
     const watching = watchRun(handle, (l) => lines.push(l), 100, { warn: (l) => warnings.push(l) });
-    await until('transform to run', () => transformSeen, 30_000, () => lines.join('\n'));
+    await until(
+      'transform to run',
+      () => transformSeen,
+      30_000,
+      () => lines.join('\n'),
+    );
     await handle.terminate('stopped by the test');
     const started = Date.now();
     const outcome = await watching;
@@ -166,16 +178,27 @@ describe('pipeline run --wait across a Temporal server restart', () => {
     heldRun = 'daily-pipeline-2025-10-29';
     transformSeen = false;
     release = false;
-    const handle = await startRun(client!, TASK_QUEUE, { runDate: '2025-10-29', trigger: 'manual', options: { stages: { transform: { pollInterval: '200 ms' } } } });
+    const handle = await startRun(client!, TASK_QUEUE, {
+      runDate: '2025-10-29',
+      trigger: 'manual',
+      options: { stages: { transform: { pollInterval: '200 ms' } } },
+    });
     const warnings: string[] = [];
     const watching = watchRun(handle, () => undefined, 100, { reconnectForMs: 2_000, warn: (l) => warnings.push(l) });
-    await until('transform to run', () => transformSeen, 30_000, () => server?.logTail() ?? '');
+    await until(
+      'transform to run',
+      () => transformSeen,
+      30_000,
+      () => server?.logTail() ?? '',
+    );
     await server!.stop();
     server = undefined;
     try {
       const outcome = await watching;
       expect(outcome.ok).toBe(false);
-      expect(outcome.error).toMatch(/^lost the Temporal server at 127\.0\.0\.1:\d+ and could not reconnect within 2\.0 s .*the run's outcome is unknown/);
+      expect(outcome.error).toMatch(
+        /^lost the Temporal server at 127\.0\.0\.1:\d+ and could not reconnect within 2\.0 s .*the run's outcome is unknown/,
+      );
       expect(outcome.error).toContain('pipeline status daily-pipeline-2025-10-29');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^lost the Temporal server at 127\.0\.0\.1:\d+ \(.+\); reconnecting, for up to 2\.0 s$/);
@@ -190,7 +213,9 @@ describe('isConnectionError', () => {
   const grpc = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
 
   it('retries what a lost or restarting server answers', () => {
-    expect(isConnectionError(new ServiceError('Failed to get Workflow execution history', { cause: grpc(14, 'No connection established') }))).toBe(true);
+    expect(
+      isConnectionError(new ServiceError('Failed to get Workflow execution history', { cause: grpc(14, 'No connection established') })),
+    ).toBe(true);
     expect(isConnectionError(grpc(4, 'Deadline exceeded'))).toBe(true);
     expect(isConnectionError(grpc(1, 'context canceled'))).toBe(true);
     expect(isConnectionError(grpc(13, 'Received RST_STREAM with code 2'))).toBe(true);
@@ -202,6 +227,14 @@ describe('isConnectionError', () => {
     expect(isConnectionError(new WorkflowNotFoundError('Workflow not found', 'x', undefined))).toBe(false);
     expect(isConnectionError(grpc(7, 'Request unauthorized'))).toBe(false);
     expect(isConnectionError(grpc(13, 'failed to decode'))).toBe(false);
-    expect(isConnectionError(new WorkflowFailedError('Workflow execution failed', ApplicationFailure.create({ message: 'connect ECONNREFUSED' }), RetryState.NON_RETRYABLE_FAILURE))).toBe(false);
+    expect(
+      isConnectionError(
+        new WorkflowFailedError(
+          'Workflow execution failed',
+          ApplicationFailure.create({ message: 'connect ECONNREFUSED' }),
+          RetryState.NON_RETRYABLE_FAILURE,
+        ),
+      ),
+    ).toBe(false);
   });
 });

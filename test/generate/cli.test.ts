@@ -32,7 +32,16 @@ describe('pipeline generate', () => {
     const first = await cli('generate', '--date', '2025-10-27', '--dirty', '--lake', dir);
     expect(first.code).toBe(0);
     expect(first.out).toContain('2025-10-27: 200 customers, 50 products, 1,000 orders');
-    for (const reason of ['missing_key', 'bad_date', 'bad_number', 'out_of_range', 'duplicate_key', 'unknown_customer', 'unknown_product', 'exact_duplicate']) {
+    for (const reason of [
+      'missing_key',
+      'bad_date',
+      'bad_number',
+      'out_of_range',
+      'duplicate_key',
+      'unknown_customer',
+      'unknown_product',
+      'exact_duplicate',
+    ]) {
       expect(first.out).toMatch(new RegExp(`${reason}\\s.*\\d`));
     }
     const again = await cli('generate', '--date', '2025-10-27', '--lake', dir);

@@ -8,7 +8,9 @@ describe('toCsv', () => {
     let state = 12345;
     const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const rows = Array.from({ length: 2000 }, () =>
-      Array.from({ length: 1 + Math.floor(next() * 6) }, () => Array.from({ length: Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('')),
+      Array.from({ length: 1 + Math.floor(next() * 6) }, () =>
+        Array.from({ length: Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''),
+      ),
     );
     expect(toCsv(rows)).toBe(stringify(rows));
     expect(toCsv([['1', 'Chair, Blue', 'say "hi"', '']])).toBe('1,"Chair, Blue","say ""hi""",\n');

@@ -67,7 +67,9 @@ describe('--dirty', () => {
 
   it('includes rows that only need cleaning (padding, case, empty city)', async () => {
     const customers = await rowsOf('customers', '2025-10-26');
-    const padded = customers.filter((c) => c.first_name !== c.first_name.trim() || c.email !== c.email.trim() || c.city === '' || c.state !== c.state.toUpperCase());
+    const padded = customers.filter(
+      (c) => c.first_name !== c.first_name.trim() || c.email !== c.email.trim() || c.city === '' || c.state !== c.state.toUpperCase(),
+    );
     expect(padded.length).toBe(result.plan.days[0].injections.customers.needs_cleaning);
   });
 });

@@ -42,10 +42,16 @@ describe('generateLake', () => {
     await generateLake({ ...opts, lakeDir: c, seed: 8 });
     const [fa, fb, fc] = [await filesOf(a), await filesOf(b), await filesOf(c)];
     expect([...fa.keys()].sort()).toEqual(
-      ['customers', 'products', 'orders'].flatMap((e) => ['2025-10-25', '2025-10-26', '2025-10-27'].map((d) => path.join('raw', e, d, `${e}.csv`))).sort(),
+      ['customers', 'products', 'orders']
+        .flatMap((e) => ['2025-10-25', '2025-10-26', '2025-10-27'].map((d) => path.join('raw', e, d, `${e}.csv`)))
+        .sort(),
     );
     for (const [name, bytes] of fa) expect(bytes.equals(fb.get(name)!), name).toBe(true);
-    expect(fa.get(path.join('raw', 'orders', '2025-10-27', 'orders.csv'))!.equals(fc.get(path.join('raw', 'orders', '2025-10-27', 'orders.csv'))!)).toBe(false);
+    expect(
+      fa
+        .get(path.join('raw', 'orders', '2025-10-27', 'orders.csv'))!
+        .equals(fc.get(path.join('raw', 'orders', '2025-10-27', 'orders.csv'))!),
+    ).toBe(false);
   });
 
   it('writes the contract layout with consistent, realistic clean rows', async () => {
@@ -56,7 +62,15 @@ describe('generateLake', () => {
     const products = await readCsv(path.join(lake, 'raw/products/2025-10-27/products.csv'));
     const orders = await readCsv(path.join(lake, 'raw/orders/2025-10-27/orders.csv'));
     expect(Object.keys(customers[0])).toEqual(['customer_id', 'first_name', 'last_name', 'email', 'join_date', 'city', 'state']);
-    expect(Object.keys(orders[0])).toEqual(['order_id', 'customer_id', 'product_id', 'order_date', 'order_amount', 'quantity', 'delivery_date']);
+    expect(Object.keys(orders[0])).toEqual([
+      'order_id',
+      'customer_id',
+      'product_id',
+      'order_date',
+      'order_amount',
+      'quantity',
+      'delivery_date',
+    ]);
     for (const c of customers) {
       expect(c.email).toMatch(/^[^@\s]+@[^@\s]+\.[a-z]+$/i);
       expect(c.state).toMatch(/^[A-Z]{2}$/);

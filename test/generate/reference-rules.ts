@@ -18,7 +18,11 @@ export interface Outcome {
 const INT = /^-?\d+$/;
 const NUM = /^-?\d+(\.\d+)?$/;
 
-const KEYS: Record<Entity, string[]> = { customers: ['customer_id'], products: ['product_id'], orders: ['order_id', 'customer_id', 'product_id'] };
+const KEYS: Record<Entity, string[]> = {
+  customers: ['customer_id'],
+  products: ['product_id'],
+  orders: ['order_id', 'customer_id', 'product_id'],
+};
 const DATES: Record<Entity, string[]> = { customers: ['join_date'], products: [], orders: ['order_date', 'delivery_date'] };
 const KEY: Record<Entity, string> = { customers: 'customer_id', products: 'product_id', orders: 'order_id' };
 

@@ -44,7 +44,12 @@ const runRuff = (...args: string[]) => runPython(['-m', 'ruff', ...args, '--no-c
 describe('Glue job (PySpark) test suite', () => {
   it('passes on a local Spark', { timeout: 600_000 }, async () => {
     const { code, output } = await runPytest();
-    const summary = output.trim().split('\n').filter((l) => /\d+ (passed|failed|error)/.test(l)).pop() ?? '(no pytest summary)';
+    const summary =
+      output
+        .trim()
+        .split('\n')
+        .filter((l) => /\d+ (passed|failed|error)/.test(l))
+        .pop() ?? '(no pytest summary)';
     console.log(`pytest glue/tests: ${summary.replace(/=/g, '').trim()}`);
     expect(code, output.slice(-4000)).toBe(0);
     expect(summary).toMatch(/\b\d+ passed\b/);

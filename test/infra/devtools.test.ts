@@ -69,7 +69,7 @@ describe('building the temporal CLI (scripts/ensure-temporal-cli.sh, also behind
     return bin;
   }
 
-  it('builds once when two callers start together: the second says it waits, neither prints go\'s output', async () => {
+  it("builds once when two callers start together: the second says it waits, neither prints go's output", async () => {
     delete process.env.TEMPORAL_CLI_PATH;
     process.env.XDG_CACHE_HOME = path.join(emptyDir, 'cache');
     process.env.PATH = `${fakeGo()}:/usr/bin:/bin`;

@@ -46,13 +46,11 @@ const upwardImports = (file: string) => importsInto(ABOVE, file);
 
 describe('import direction', () => {
   it('finds the imports of a file (the scanner itself)', () => {
-    expect(specifiers(`import type { A } from '../activities/types';\nexport { b } from "./b";\nimport './c';\nconst d = require('../d');\nawait import('../workflows/e');`)).toEqual([
-      '../activities/types',
-      './b',
-      './c',
-      '../d',
-      '../workflows/e',
-    ]);
+    expect(
+      specifiers(
+        `import type { A } from '../activities/types';\nexport { b } from "./b";\nimport './c';\nconst d = require('../d');\nawait import('../workflows/e');`,
+      ),
+    ).toEqual(['../activities/types', './b', './c', '../d', '../workflows/e']);
   });
 
   it('nothing under src/shared imports from src/activities or src/workflows', () => {

@@ -86,6 +86,9 @@ describe('the committed lock', () => {
     );
     const decided = new Set(Object.keys(allow).map((spec) => spec.replace(/(?<=.)@.*$/, '')));
     expect([...withScripts].filter((name) => !decided.has(name))).toEqual([]);
-    expect([...decided].filter((name) => !withScripts.has(name)), 'no stale entries').toEqual([]);
+    expect(
+      [...decided].filter((name) => !withScripts.has(name)),
+      'no stale entries',
+    ).toEqual([]);
   });
 });

@@ -159,7 +159,12 @@ describe('Temporal CLI dev server', () => {
 
   it('runs a workflow on a worker and finds it by PipelineRunDate', async () => {
     const taskQueue = 'infra-dev-server';
-    const worker = await Worker.create({ connection: server.nativeConnection, namespace: server.namespace, taskQueue, workflowBundle: bundle });
+    const worker = await Worker.create({
+      connection: server.nativeConnection,
+      namespace: server.namespace,
+      taskQueue,
+      workflowBundle: bundle,
+    });
     const echoed = await worker.runUntil(
       server.client.workflow.execute('echoRunDate', {
         taskQueue,

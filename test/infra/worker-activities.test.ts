@@ -66,7 +66,7 @@ describe('the activities a worker registers', () => {
     expect([...ACTIVITY_NAMES].sort()).toEqual(INTERFACE_NAMES);
   });
 
-  it('registeredActivities keeps the local backend\'s activities and drops close', async () => {
+  it("registeredActivities keeps the local backend's activities and drops close", async () => {
     const local = createLocalActivities(localConfig(tempDir('worker-activities-local')), { webUiUrl: 'http://127.0.0.1:8233' });
     try {
       const registered = registeredActivities(local);
@@ -109,7 +109,9 @@ describe('the activities a worker registers', () => {
   it('createPipelineWorker closes the backend when the worker cannot be created', async () => {
     const close = vi.fn(async () => undefined);
     captureCreate(new Error('no server'));
-    await expect(createPipelineWorker({ config, connection, activities: { ...new FakeBackend().activities(), close }, workflowBundle: { code: '' } })).rejects.toThrow('no server');
+    await expect(
+      createPipelineWorker({ config, connection, activities: { ...new FakeBackend().activities(), close }, workflowBundle: { code: '' } }),
+    ).rejects.toThrow('no server');
     expect(close).toHaveBeenCalledOnce();
   });
 });

@@ -103,7 +103,10 @@ describe('catalog', () => {
     const st = await settle(() => a.getCrawlState({ run, crawlId }));
     expect(st.state).toBe('SUCCEEDED');
     expect(st.unread).toEqual([
-      { key: 'raw/products/2025-02-02/book.xlsx[Notes]', reason: 'a sheet with no products column in its first 10 rows (first row: free text, about products)' },
+      {
+        key: 'raw/products/2025-02-02/book.xlsx[Notes]',
+        reason: 'a sheet with no products column in its first 10 rows (first row: free text, about products)',
+      },
     ]);
     expect(st.tables?.find((t) => t.entity === 'products')).toMatchObject({ rowCount: 2, files: 2 });
   });
@@ -111,7 +114,13 @@ describe('catalog', () => {
   it('keeps a malformed line in bronze with its row number and text, and reads the rest of the file', async () => {
     const date = '2025-02-03';
     writeGoodDay(config.lakeDir, date);
-    writeRaw(config.lakeDir, 'orders', date, 'o.csv', `${ORDERS}1,1,1,2025-01-01,1.00,1\n2,1,1,2025-01-01,2.00,1,extra\n3,1,1,2025-01-01,3.00,1\n`);
+    writeRaw(
+      config.lakeDir,
+      'orders',
+      date,
+      'o.csv',
+      `${ORDERS}1,1,1,2025-01-01,1.00,1\n2,1,1,2025-01-01,2.00,1,extra\n3,1,1,2025-01-01,3.00,1\n`,
+    );
     const run = runRef(date, 'catalog');
     const { crawlId } = await a.startCrawl({ run });
     const st = await settle(() => a.getCrawlState({ run, crawlId }));

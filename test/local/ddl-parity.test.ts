@@ -56,7 +56,10 @@ const TABLES = [...WAREHOUSE_TABLES, 'quality_reports'] as const;
  * nullability and order are compared on the shared columns.
  */
 const KNOWN_DIFFERENCES: Record<string, { duckdbOnly: string[]; redshiftOnly: string[] }> = {
-  load_audit: { duckdbOnly: ['statement_id', 'workflow_id', 'transform_ms', 'load_ms'], redshiftOnly: ['transform_started_at', 'transform_finished_at'] },
+  load_audit: {
+    duckdbOnly: ['statement_id', 'workflow_id', 'transform_ms', 'load_ms'],
+    redshiftOnly: ['transform_started_at', 'transform_finished_at'],
+  },
   // Only the local backend writes quality reports to the warehouse (src/activities/local/validate.ts);
   // the Redshift table is created by ddl.sql and written by nothing.
   quality_reports: { duckdbOnly: ['run_date', 'check', 'query_id'], redshiftOnly: ['batch_date', 'workflow_id', 'check_name'] },
@@ -119,11 +122,19 @@ async function redshiftColumns(table: string): Promise<Column[]> {
      WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
     [SCHEMA, table],
   );
-  return rows.map((r: { column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null; is_nullable: string }) => ({
-    name: r.column_name,
-    type: normaliseType(r.data_type, r.numeric_precision, r.numeric_scale),
-    nullable: r.is_nullable === 'YES',
-  }));
+  return rows.map(
+    (r: {
+      column_name: string;
+      data_type: string;
+      numeric_precision: number | null;
+      numeric_scale: number | null;
+      is_nullable: string;
+    }) => ({
+      name: r.column_name,
+      type: normaliseType(r.data_type, r.numeric_precision, r.numeric_scale),
+      nullable: r.is_nullable === 'YES',
+    }),
+  );
 }
 
 async function duckdbKeys(table: string): Promise<string[][]> {
@@ -158,8 +169,13 @@ describe('the type vocabulary', () => {
 
 describe('warehouse DDL parity (DuckDB and Redshift)', () => {
   it('finds every analytics table in both warehouses', async () => {
-    const duck = (await engine.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'`)).map((r) => String(r.table_name));
-    const { rows } = await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE 'stg\\_%'`, [SCHEMA]);
+    const duck = (await engine.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'`)).map((r) =>
+      String(r.table_name),
+    );
+    const { rows } = await db.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE 'stg\\_%'`,
+      [SCHEMA],
+    );
     const redshift = rows.map((r: { table_name: string }) => r.table_name);
     expect(duck.sort()).toEqual([...TABLES].sort());
     expect(redshift.sort()).toEqual([...TABLES].sort());
@@ -171,16 +187,27 @@ describe('warehouse DDL parity (DuckDB and Redshift)', () => {
     expect(duck.length, 'DuckDB columns').toBeGreaterThan(0);
     expect(rs.length, 'Redshift columns').toBeGreaterThan(0);
     const known = KNOWN_DIFFERENCES[table] ?? { duckdbOnly: [], redshiftOnly: [] };
-    expect(duck.filter((c) => !rs.includes(c)), 'columns only DuckDB has').toEqual(known.duckdbOnly);
-    expect(rs.filter((c) => !duck.includes(c)), 'columns only Redshift has').toEqual(known.redshiftOnly);
-    expect(duck.filter((c) => rs.includes(c)), 'shared columns, in order').toEqual(rs.filter((c) => duck.includes(c)));
+    expect(
+      duck.filter((c) => !rs.includes(c)),
+      'columns only DuckDB has',
+    ).toEqual(known.duckdbOnly);
+    expect(
+      rs.filter((c) => !duck.includes(c)),
+      'columns only Redshift has',
+    ).toEqual(known.redshiftOnly);
+    expect(
+      duck.filter((c) => rs.includes(c)),
+      'shared columns, in order',
+    ).toEqual(rs.filter((c) => duck.includes(c)));
   });
 
   it.each([...TABLES])('%s gives each shared column the same type and nullability, known differences aside', async (table) => {
     const rs = new Map((await redshiftColumns(table)).map((c) => [c.name, c]));
     const duck = (await duckdbColumns(table)).filter((c) => rs.has(c.name));
     const known = KNOWN_TYPE_DIFFERENCES[table] ?? {};
-    const differing = Object.fromEntries(duck.filter((c) => c.type !== rs.get(c.name)!.type).map((c) => [c.name, [c.type, rs.get(c.name)!.type]]));
+    const differing = Object.fromEntries(
+      duck.filter((c) => c.type !== rs.get(c.name)!.type).map((c) => [c.name, [c.type, rs.get(c.name)!.type]]),
+    );
     expect(differing, 'types that differ').toEqual(known);
     const nullability = (c: Column) => `${c.name}${c.nullable ? '' : ' NOT NULL'}`;
     expect(duck.map(nullability)).toEqual(duck.map((c) => nullability(rs.get(c.name)!)));
@@ -191,7 +218,10 @@ describe('warehouse DDL parity (DuckDB and Redshift)', () => {
     // the local warehouse keeps keys unique in its merge and declares none
     expect(await duckdbKeys(table), 'schema.ts keys').toEqual([]);
     const duck = (await duckdbColumns(table)).filter((c) => KEYS[table].includes(c.name));
-    expect(duck.map((c) => [c.name, c.nullable]), 'key columns are NOT NULL locally too').toEqual(KEYS[table].map((k) => [k, false]));
+    expect(
+      duck.map((c) => [c.name, c.nullable]),
+      'key columns are NOT NULL locally too',
+    ).toEqual(KEYS[table].map((k) => [k, false]));
   });
 });
 

@@ -87,7 +87,9 @@ describe('faults (local backend)', () => {
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).type).toBe('WarehouseBusy');
       expect((err as ApplicationFailure).nonRetryable).toBe(false);
-      expect((err as Error).message).toMatch(new RegExp(`^PIPELINE_WAREHOUSE_PATH: ${config.warehousePath.replace(/[.]/g, '\\.')} is open in process ${second.pid} \\(`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`^PIPELINE_WAREHOUSE_PATH: ${config.warehousePath.replace(/[.]/g, '\\.')} is open in process ${second.pid} \\(`),
+      );
       await stop(second);
       const run = runRef('2025-05-01', 'catalog', 3);
       const { crawlId } = await impatient.startCrawl({ run });
@@ -117,7 +119,11 @@ describe('faults (local backend)', () => {
       const st = await settle(() => a.getCrawlState({ run, crawlId }));
       expect(st.state).toBe('FAILED');
       expect(st.retryable).toBe(true);
-      expect(st.message).toMatch(new RegExp(`cannot write the job file ${jobsDir.replace(/[.]/g, '\\.')}/crawl-2025-05-02-[0-9a-f]+\\.json: ENOSPC: no space left on device`));
+      expect(st.message).toMatch(
+        new RegExp(
+          `cannot write the job file ${jobsDir.replace(/[.]/g, '\\.')}/crawl-2025-05-02-[0-9a-f]+\\.json: ENOSPC: no space left on device`,
+        ),
+      );
       vi.restoreAllMocks();
       expect(process.exitCode ?? 0).toBe(0);
 

@@ -62,16 +62,33 @@ describe('golden dataset', () => {
 
   it('records the catalog with lineage columns, extra columns and an ignored file', async () => {
     expect(day.crawl.metrics).toMatchObject({ 'customers.rows': 15, 'products.rows': 10, 'orders.rows': 26, 'products.files': 1 });
-    const listing = await a.listRawPartition({ run: { runDate: GOLDEN_DATE, workflowId: 'w', stage: 'awaitRawData', stageAttempt: 1 }, entity: 'products' });
+    const listing = await a.listRawPartition({
+      run: { runDate: GOLDEN_DATE, workflowId: 'w', stage: 'awaitRawData', stageAttempt: 1 },
+      entity: 'products',
+    });
     expect(listing.objects.map((o) => o.key)).toEqual(['raw/products/2025-10-27/products.xlsx']);
     expect(listing.ignored).toEqual(['raw/products/2025-10-27/README.txt']);
     const catalog = await a.engine.query(`SELECT entity, columns, files, sources, row_count FROM bronze.catalog ORDER BY entity`);
     expect(catalog).toEqual([
-      { entity: 'customers', columns: ['customer_id', 'first_name', 'last_name', 'email', 'join_date', 'city', 'state', 'loyalty_tier'], files: 2, sources: 2, row_count: 15 },
-      { entity: 'orders', columns: ['order_id', 'customer_id', 'product_id', 'order_date', 'order_amount', 'quantity', 'delivery_date'], files: 2, sources: 2, row_count: 26 },
+      {
+        entity: 'customers',
+        columns: ['customer_id', 'first_name', 'last_name', 'email', 'join_date', 'city', 'state', 'loyalty_tier'],
+        files: 2,
+        sources: 2,
+        row_count: 15,
+      },
+      {
+        entity: 'orders',
+        columns: ['order_id', 'customer_id', 'product_id', 'order_date', 'order_amount', 'quantity', 'delivery_date'],
+        files: 2,
+        sources: 2,
+        row_count: 26,
+      },
       { entity: 'products', columns: ['product_id', 'product_name', 'category', 'price', 'note'], files: 1, sources: 2, row_count: 10 },
     ]);
-    const bronze = await a.engine.query(`SELECT source_file, source_row, customer_id, first_name, extra['loyalty_tier'] AS tier FROM bronze.customers WHERE source_row IN (2, 6) ORDER BY source_file, source_row`);
+    const bronze = await a.engine.query(
+      `SELECT source_file, source_row, customer_id, first_name, extra['loyalty_tier'] AS tier FROM bronze.customers WHERE source_row IN (2, 6) ORDER BY source_file, source_row`,
+    );
     expect(bronze).toEqual([
       { source_file: 'customers_a.csv', source_row: 2, customer_id: '1', first_name: 'Ada', tier: 'gold' },
       { source_file: 'customers_a.csv', source_row: 6, customer_id: '5', first_name: '  Kate  ', tier: 'silver' },
@@ -79,7 +96,7 @@ describe('golden dataset', () => {
     ]);
   });
 
-  it('stores the quality report, the design\'s formulas over the expected verdicts, which fails this dirty batch', async () => {
+  it("stores the quality report, the design's formulas over the expected verdicts, which fails this dirty batch", async () => {
     const rows = await a.engine.query(
       `SELECT entity, "check", value, threshold, passed FROM analytics.quality_reports WHERE run_date = DATE '${GOLDEN_DATE}' ORDER BY entity, "check"`,
     );
@@ -99,10 +116,16 @@ describe('golden dataset', () => {
     }
     const ordersChecked = metrics['orders.read'] - metrics['orders.duplicates'] - count('orders', [...rowReasons, 'duplicate_key']);
     expect(value('orders', 'referential_consistency')).toMatchObject({ threshold: 0.99, passed: false });
-    expect(value('orders', 'referential_consistency')?.value).toBeCloseTo(1 - count('orders', ['unknown_customer', 'unknown_product']) / ordersChecked, 12);
+    expect(value('orders', 'referential_consistency')?.value).toBeCloseTo(
+      1 - count('orders', ['unknown_customer', 'unknown_product']) / ordersChecked,
+      12,
+    );
     expect(value('customers', 'completeness')).toMatchObject({ value: 11 / 13, passed: false }); // rows 8 and 9 lack fields
     expect(value('customers', 'validity')).toMatchObject({ passed: false });
-    const page = await a.getQueryResults({ run: { runDate: GOLDEN_DATE, workflowId: `daily-${GOLDEN_DATE}`, stage: 'validate', stageAttempt: 1 }, queryId: day.queryId });
+    const page = await a.getQueryResults({
+      run: { runDate: GOLDEN_DATE, workflowId: `daily-${GOLDEN_DATE}`, stage: 'validate', stageAttempt: 1 },
+      queryId: day.queryId,
+    });
     expect(page.columns.map((c) => c.name)).toEqual(['entity', 'check', 'value', 'threshold', 'passed']);
     expect(page.rows).toHaveLength(13);
     expect(page.rows[0]).toEqual(['customers', 'row_count', 13, 1, true]);

@@ -22,7 +22,11 @@ const PRODUCTS = 'product_id,product_name,category,price';
 const ORDERS = 'order_id,customer_id,product_id,order_date,order_amount,quantity';
 
 function orderLines(from: number, n: number, customers = 10, products = 10): string[] {
-  return Array.from({ length: n }, (_, i) => `${from + i},${1 + ((from + i) % customers)},${1 + ((from + i) % products)},2025-03-01,${(1 + (i % 50)).toFixed(2)},${1 + (i % 3)}`);
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      `${from + i},${1 + ((from + i) % customers)},${1 + ((from + i) % products)},2025-03-01,${(1 + (i % 50)).toFixed(2)},${1 + (i % 3)}`,
+  );
 }
 
 function writeDimensions(lake: string, date: string): void {
@@ -98,7 +102,9 @@ describe('hostile input (local backend)', () => {
 
   /** Rows in the files = loaded + rejected + duplicates, or the stage failed and no bronze was written. */
   async function expectConserved(date: string, out: Outcome, entity: Entity = 'orders'): Promise<void> {
-    const bronze = await a.engine.query(`SELECT count(*) AS n FROM bronze.${entity} WHERE batch_date = DATE '${date}'`).catch(() => [{ n: 0 }]);
+    const bronze = await a.engine
+      .query(`SELECT count(*) AS n FROM bronze.${entity} WHERE batch_date = DATE '${date}'`)
+      .catch(() => [{ n: 0 }]);
     if (out.crawl.state !== 'SUCCEEDED') {
       expect(Number(bronze[0].n), 'a failed catalog leaves no bronze for the date').toBe(0);
       return;
@@ -110,7 +116,9 @@ describe('hostile input (local backend)', () => {
   }
 
   const rejects = (date: string) =>
-    a.engine.query(`SELECT source_file, row_number, reason, raw_record FROM read_parquet('${config.lakeDir}/processed/rejects/orders/batch_date=${date}/*.parquet') ORDER BY row_number`);
+    a.engine.query(
+      `SELECT source_file, row_number, reason, raw_record FROM read_parquet('${config.lakeDir}/processed/rejects/orders/batch_date=${date}/*.parquet') ORDER BY row_number`,
+    );
 
   it('1. a gzip file cut short at a line boundary stops the catalog naming the file; nothing is loaded', async () => {
     const full = zlib.gzipSync(`${[ORDERS, ...orderLines(1, 1000)].join('\n')}\n`);
@@ -178,7 +186,10 @@ describe('hostile input (local backend)', () => {
         const [o, c, p, ...rest] = l.split(',');
         return [o, p, c, ...rest].join(',');
       });
-      fs.writeFileSync(path.join(dir, 'orders (b).csv'), `${['order_id,product_id,customer_id,order_date,order_amount,quantity', ...swapped].join('\n')}\n`);
+      fs.writeFileSync(
+        path.join(dir, 'orders (b).csv'),
+        `${['order_id,product_id,customer_id,order_date,order_amount,quantity', ...swapped].join('\n')}\n`,
+      );
       fs.writeFileSync(path.join(dir, 'orders[1].csv'), `${[ORDERS, ...orderLines(1001, 10)].join('\n')}\n`);
       fs.writeFileSync(path.join(dir, 'orders?.csv'), `${[ORDERS, ...orderLines(1011, 10)].join('\n')}\n`);
       // A trailing comma on every line, header included, is an unnamed column, not a malformed line.
@@ -215,7 +226,9 @@ describe('hostile input (local backend)', () => {
     fs.symlinkSync(elsewhere, path.join(config.lakeDir, 'raw', 'orders', linkedDate));
     const refused = await catalogAndTransform(linkedDate);
     expect(refused.crawl.state).toBe('FAILED');
-    expect(refused.crawl.message).toMatch(new RegExp(`raw/orders/${linkedDate}/: the partition folder resolves to .*, outside the lake folder`));
+    expect(refused.crawl.message).toMatch(
+      new RegExp(`raw/orders/${linkedDate}/: the partition folder resolves to .*, outside the lake folder`),
+    );
     fs.rmSync(elsewhere, { recursive: true, force: true });
   });
 
@@ -250,7 +263,11 @@ describe('hostile input (local backend)', () => {
     const body = `${[ORDERS, ...orderLines(1, 5)].join('\n')}\n`;
     const cases: [string, Buffer | string, RegExp][] = [
       ['orders.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')]), /is UTF-16 text, not UTF-8/],
-      ['orders.csv', Buffer.from(`${ORDERS}\n1,1,1,2025-03-01,1.00,1\n2,1,1,2025-03-01,M\xfcller,1\n`, 'latin1'), /is not UTF-8 text \(an invalid byte on line 3/],
+      [
+        'orders.csv',
+        Buffer.from(`${ORDERS}\n1,1,1,2025-03-01,1.00,1\n2,1,1,2025-03-01,M\xfcller,1\n`, 'latin1'),
+        /is not UTF-8 text \(an invalid byte on line 3/,
+      ],
       ['orders.csv', zlib.gzipSync(body), /holds gzip-compressed data but its name does not end in \.gz; rename it orders\.csv\.gz/],
     ];
     for (const [name, bytes, expected] of cases) {
@@ -265,7 +282,13 @@ describe('hostile input (local backend)', () => {
 
     // Not UTF-8 far past the first bytes is still a file-level error, found on the careful reading.
     const late = newDay((dir) =>
-      fs.writeFileSync(path.join(dir, 'orders.csv'), Buffer.concat([Buffer.from(`${[ORDERS, ...orderLines(1, 5000)].join('\n')}\n`), Buffer.from('5001,1,1,2025-03-01,1.00,\xe9\n', 'latin1')])),
+      fs.writeFileSync(
+        path.join(dir, 'orders.csv'),
+        Buffer.concat([
+          Buffer.from(`${[ORDERS, ...orderLines(1, 5000)].join('\n')}\n`),
+          Buffer.from('5001,1,1,2025-03-01,1.00,\xe9\n', 'latin1'),
+        ]),
+      ),
     );
     const lateOut = await catalogAndTransform(late);
     expect(lateOut.crawl.message).toMatch(/orders\.csv: is not UTF-8 text \(an invalid byte on line 5002/);
@@ -273,7 +296,10 @@ describe('hostile input (local backend)', () => {
     // Upper-case names are decompressed all the same; a 5 MB field is read whole.
     const date = newDay((dir) => {
       fs.writeFileSync(path.join(dir, 'ORDERS.CSV.GZ'), zlib.gzipSync(body));
-      fs.writeFileSync(path.join(dir, 'wide.csv'), `order_id,customer_id,product_id,order_date,order_amount,quantity,note\n9,1,1,2025-03-01,1.00,1,${'x'.repeat(5_000_000)}\n`);
+      fs.writeFileSync(
+        path.join(dir, 'wide.csv'),
+        `order_id,customer_id,product_id,order_date,order_amount,quantity,note\n9,1,1,2025-03-01,1.00,1,${'x'.repeat(5_000_000)}\n`,
+      );
     });
     const out = await catalogAndTransform(date);
     expect(out.crawl.state, out.crawl.message).toBe('SUCCEEDED');

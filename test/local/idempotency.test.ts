@@ -18,7 +18,13 @@ const PRODUCTS = 'product_id,product_name,category,price\n';
 const ORDERS = 'order_id,customer_id,product_id,order_date,order_amount,quantity,delivery_date\n';
 
 function writeDays(lake: string): void {
-  writeRaw(lake, 'customers', D1, 'customers.csv', `${CUSTOMERS}1,Ann,A,ann@x.com,2025-01-01,Oslo,no\n2,Bob,B,bob@old.com,2025-01-02,Rome,it\n3,Cid,C,cid@x.com,2025-01-03,Lima,pe\n`);
+  writeRaw(
+    lake,
+    'customers',
+    D1,
+    'customers.csv',
+    `${CUSTOMERS}1,Ann,A,ann@x.com,2025-01-01,Oslo,no\n2,Bob,B,bob@old.com,2025-01-02,Rome,it\n3,Cid,C,cid@x.com,2025-01-03,Lima,pe\n`,
+  );
   writeRaw(lake, 'products', D1, 'products.csv', `${PRODUCTS}10,Pen,Office,1.50\n11,Ink,Office,4.00\n`);
   writeRaw(
     lake,
@@ -28,9 +34,21 @@ function writeDays(lake: string): void {
     `${ORDERS}1000,1,10,2025-10-01,10.00,1,\n1001,2,11,2025-10-01,20.00,2,\n1002,3,10,2025-09-30,5.00,1,\n1003,9,10,2025-10-01,1.00,1,\n1002,3,10,2025-09-30,5.00,1,\n`,
   );
   // D2 corrects customer 2 and product 11, moves order 1001 to another date and adds customer 4.
-  writeRaw(lake, 'customers', D2, 'customers.csv', `${CUSTOMERS}2,Bob,B,bob@new.com,2025-01-02,Rome,it\n4,Dan,D,dan@x.com,2025-02-01,Kiev,ua\n`);
+  writeRaw(
+    lake,
+    'customers',
+    D2,
+    'customers.csv',
+    `${CUSTOMERS}2,Bob,B,bob@new.com,2025-01-02,Rome,it\n4,Dan,D,dan@x.com,2025-02-01,Kiev,ua\n`,
+  );
   writeRaw(lake, 'products', D2, 'products.csv', `${PRODUCTS}11,Ink,Office,4.50\n`);
-  writeRaw(lake, 'orders', D2, 'orders.csv', `${ORDERS}1001,2,11,2025-10-02,25.00,2,\n1004,4,10,2025-10-02,3.00,3,\n1005,5,10,2025-10-02,7.00,1,\n`);
+  writeRaw(
+    lake,
+    'orders',
+    D2,
+    'orders.csv',
+    `${ORDERS}1001,2,11,2025-10-02,25.00,2,\n1004,4,10,2025-10-02,3.00,3,\n1005,5,10,2025-10-02,7.00,1,\n`,
+  );
   // D3 brings customer 5 (too late for D2's order 1005) and corrects order 1000.
   writeRaw(lake, 'customers', D3, 'customers.csv', `${CUSTOMERS}5,Eve,E,eve@x.com,2025-03-01,Bern,ch\n`);
   writeRaw(lake, 'products', D3, 'products.csv', PRODUCTS);
@@ -87,12 +105,23 @@ describe('reruns and batch order', () => {
         '',
       ].join('\n'),
     );
-    expect(await tableCsv(a, 'analytics.dim_customers', ['customer_id', 'email', 'batch_date'], 'customer_id')).toContain('2,bob@new.com,2025-10-02');
-    expect(await tableCsv(a, 'analytics.dim_products', ['product_id', 'price', 'batch_date'], 'product_id')).toContain('11,4.50,2025-10-02');
+    expect(await tableCsv(a, 'analytics.dim_customers', ['customer_id', 'email', 'batch_date'], 'customer_id')).toContain(
+      '2,bob@new.com,2025-10-02',
+    );
+    expect(await tableCsv(a, 'analytics.dim_products', ['product_id', 'price', 'batch_date'], 'product_id')).toContain(
+      '11,4.50,2025-10-02',
+    );
   });
 
   it('recomputes the totals of a date an order moved away from', async () => {
-    expect(await tableCsv(a, 'analytics.agg_daily_sales', ['order_date', 'total_orders', 'total_revenue', 'total_quantity', 'unique_customers', 'avg_order_value'], 'order_date')).toBe(
+    expect(
+      await tableCsv(
+        a,
+        'analytics.agg_daily_sales',
+        ['order_date', 'total_orders', 'total_revenue', 'total_quantity', 'unique_customers', 'avg_order_value'],
+        'order_date',
+      ),
+    ).toBe(
       [
         'order_date,total_orders,total_revenue,total_quantity,unique_customers,avg_order_value',
         '2025-09-30,1,5.00,1,1,5.00',
@@ -105,8 +134,17 @@ describe('reruns and batch order', () => {
   });
 
   it('judges references against earlier batches only, so a rerun rejects the same rows', async () => {
-    const rejects = await tableCsv(a, 'analytics.rejects', ['batch_date', 'entity', 'row_number', 'reason'], 'batch_date, entity, row_number');
-    expect(rejects).toBe(['batch_date,entity,row_number,reason', '2025-10-01,orders,5,unknown_customer', '2025-10-02,orders,4,unknown_customer', ''].join('\n'));
+    const rejects = await tableCsv(
+      a,
+      'analytics.rejects',
+      ['batch_date', 'entity', 'row_number', 'reason'],
+      'batch_date, entity, row_number',
+    );
+    expect(rejects).toBe(
+      ['batch_date,entity,row_number,reason', '2025-10-01,orders,5,unknown_customer', '2025-10-02,orders,4,unknown_customer', ''].join(
+        '\n',
+      ),
+    );
   });
 
   it('conserves rows in every batch and entity, on every run', () => {
@@ -136,7 +174,9 @@ describe('reruns and batch order', () => {
   });
 
   it('writes one audit row per batch', async () => {
-    const audit = await a.engine.query('SELECT batch_date::VARCHAR AS d, orders_read, orders_loaded FROM analytics.load_audit ORDER BY batch_date');
+    const audit = await a.engine.query(
+      'SELECT batch_date::VARCHAR AS d, orders_read, orders_loaded FROM analytics.load_audit ORDER BY batch_date',
+    );
     expect(audit).toEqual([
       { d: D1, orders_read: 5, orders_loaded: 3 },
       { d: D2, orders_read: 3, orders_loaded: 2 },

@@ -48,7 +48,17 @@ describe('local jobs', () => {
 
   function plantRunningJob(run: RunRef, owner: JobRecord['owner'], heartbeatAt: string): string {
     const id = JobStore.idFor('etl', run);
-    const record: JobRecord = { id, kind: 'etl', label: `local ETL run ${id}`, run, state: 'RUNNING', metrics: { progress: 0.4 }, owner, createdAt: heartbeatAt, heartbeatAt };
+    const record: JobRecord = {
+      id,
+      kind: 'etl',
+      label: `local ETL run ${id}`,
+      run,
+      state: 'RUNNING',
+      metrics: { progress: 0.4 },
+      owner,
+      createdAt: heartbeatAt,
+      heartbeatAt,
+    };
     fs.writeFileSync(path.join(jobsDir(), `${id}.json`), JSON.stringify(record));
     return id;
   }
@@ -81,7 +91,9 @@ describe('local jobs', () => {
     // A later run of the same date reuses the workflow id but is a new execution: it starts its own job.
     const rerunOfDate = await a.startEtlRun({ run: { ...etl, executionId: 'second-execution' } });
     expect(rerunOfDate.etlRunId).not.toBe(e1.etlRunId);
-    expect((await settle(() => a.getEtlRunState({ run: { ...etl, executionId: 'second-execution' }, etlRunId: rerunOfDate.etlRunId }))).state).toBe('SUCCEEDED');
+    expect(
+      (await settle(() => a.getEtlRunState({ run: { ...etl, executionId: 'second-execution' }, etlRunId: rerunOfDate.etlRunId }))).state,
+    ).toBe('SUCCEEDED');
   });
 
   it('stopping a run that has not reached its statements cancels it', async () => {

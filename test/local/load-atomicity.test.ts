@@ -53,9 +53,21 @@ describe('load atomicity', () => {
     config = localConfig(root);
     copyRaw(GOLDEN, config.lakeDir);
     // The next day replaces an order, moves another and adds a reject, so every table has work to do.
-    writeRaw(config.lakeDir, 'customers', NEXT, 'c.csv', 'customer_id,first_name,last_name,email,join_date,city,state\n1,Ada,King,ada@x.com,2025-01-15,London,ca\n');
+    writeRaw(
+      config.lakeDir,
+      'customers',
+      NEXT,
+      'c.csv',
+      'customer_id,first_name,last_name,email,join_date,city,state\n1,Ada,King,ada@x.com,2025-01-15,London,ca\n',
+    );
     writeRaw(config.lakeDir, 'products', NEXT, 'p.csv', 'product_id,product_name,category,price\n10,Widget,Tools,21.00\n');
-    writeRaw(config.lakeDir, 'orders', NEXT, 'o.csv', 'order_id,customer_id,product_id,order_date,order_amount,quantity\n100,1,10,2025-10-28,40.00,2\n200,1,10,2025-10-28,x,1\n');
+    writeRaw(
+      config.lakeDir,
+      'orders',
+      NEXT,
+      'o.csv',
+      'order_id,customer_id,product_id,order_date,order_amount,quantity\n100,1,10,2025-10-28,40.00,2\n200,1,10,2025-10-28,x,1\n',
+    );
     a = open(config);
     await runDay(a, GOLDEN_DATE);
     before = await warehouseState(a);

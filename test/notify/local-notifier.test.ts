@@ -32,7 +32,14 @@ function notice(overrides: Partial<Notice> = {}): Notice {
         state: 'succeeded',
         attempts: 2,
         durationMs: 3_200,
-        metrics: { 'orders.read': 1009, 'orders.loaded': 1000, 'orders.rejected': 8, 'orders.duplicates': 1, 'customers.read': 205, 'orders.revenue': 123456.789 },
+        metrics: {
+          'orders.read': 1009,
+          'orders.loaded': 1000,
+          'orders.rejected': 8,
+          'orders.duplicates': 1,
+          'customers.read': 205,
+          'orders.revenue': 123456.789,
+        },
       },
       { stage: 'load', state: 'succeeded', attempts: 1, durationMs: 900 },
       { stage: 'verify', state: 'succeeded', attempts: 1, durationMs: 50 },
@@ -92,12 +99,21 @@ async function closedPort(): Promise<number> {
 }
 
 function config(webhookUrl?: string): LocalConfig {
-  return { lakeDir: dir, warehousePath: path.join(dir, 'w.duckdb'), outboxPath: path.join(dir, 'nested', 'deeper', 'notifications.jsonl'), webhookUrl, duckdbMemoryLimit: '1GB' };
+  return {
+    lakeDir: dir,
+    warehousePath: path.join(dir, 'w.duckdb'),
+    outboxPath: path.join(dir, 'nested', 'deeper', 'notifications.jsonl'),
+    webhookUrl,
+    duckdbMemoryLimit: '1GB',
+  };
 }
 
 async function outbox(cfg: LocalConfig): Promise<OutboxRecord[]> {
   const text = await readFile(cfg.outboxPath, 'utf8');
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as OutboxRecord);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as OutboxRecord);
 }
 
 describe('local notifier', () => {
@@ -113,7 +129,13 @@ describe('local notifier', () => {
     expect(lines[0]).toContain('http://127.0.0.1:8233/namespaces/default/workflows/daily-2025-10-27/run-1/history');
     const records = await outbox(cfg);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ key: notice().key, messageId: result.messageId, kind: 'succeeded', status: 'SUCCEEDED', runDate: '2025-10-27' });
+    expect(records[0]).toMatchObject({
+      key: notice().key,
+      messageId: result.messageId,
+      kind: 'succeeded',
+      status: 'SUCCEEDED',
+      runDate: '2025-10-27',
+    });
     expect(records[0].text).toContain('revenue 123,456.79');
   });
 
@@ -121,12 +143,16 @@ describe('local notifier', () => {
     const cfg = config(`${baseUrl}/hooks/abc`);
     const first = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice());
     // A fresh notifier, as after a worker restart: the outbox file is the memory.
-    const again = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice({ runId: 'run-2' }));
+    const again = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(
+      notice({ runId: 'run-2' }),
+    );
     expect(again.messageId).toBe(first.messageId);
     expect(await outbox(cfg)).toHaveLength(1);
     expect(received).toHaveLength(1);
     expect(lines).toHaveLength(1);
-    const other = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(notice({ key: 'daily-2025-10-27/first-run/failed', kind: 'failed' }));
+    const other = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l) }).publishNotification(
+      notice({ key: 'daily-2025-10-27/first-run/failed', kind: 'failed' }),
+    );
     expect(other.messageId).not.toBe(first.messageId);
     expect((await outbox(cfg)).map((r) => r.kind)).toEqual(['succeeded', 'failed']);
     expect(received).toHaveLength(2);
@@ -159,7 +185,12 @@ describe('local notifier', () => {
   it('retries a webhook answering 503 with backoff inside the same publish, and records the notice once', async () => {
     const cfg = config(`${baseUrl}/hooks/abc`);
     const warnings: string[] = [];
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: (m) => warnings.push(m),
+      retry: FAST_RETRY,
+    });
     let answers = 0;
     respond = (res) => (++answers === 1 ? res.writeHead(503, { 'content-type': 'text/plain' }).end('try later') : res.writeHead(204).end());
     const result = await notifier.publishNotification(notice());
@@ -202,7 +233,12 @@ describe('local notifier', () => {
   it('does not retry a webhook that refuses the notice (4xx)', async () => {
     const cfg = config(`${baseUrl}/hooks/abc`);
     respond = (res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no such hook');
-    const result = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, retry: FAST_RETRY }).publishNotification(notice());
+    const result = await createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: () => undefined,
+      retry: FAST_RETRY,
+    }).publishNotification(notice());
     expect(received).toHaveLength(1);
     expect(result.failures).toMatchObject([{ attempts: 1, error: expect.stringContaining('answered 404') as string }]);
     expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
@@ -211,7 +247,13 @@ describe('local notifier', () => {
   it('gives up on a webhook that does not answer in time, and still delivers to the other channels', async () => {
     const cfg = config(`${baseUrl}/slow`);
     respond = () => undefined; // never answers
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, webhookTimeoutMs: 300, retry: { ...FAST_RETRY, attempts: 2 } });
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: () => undefined,
+      webhookTimeoutMs: 300,
+      retry: { ...FAST_RETRY, attempts: 2 },
+    });
     const result = await notifier.publishNotification(notice());
     expect(result.failures).toMatchObject([{ attempts: 2, error: expect.stringMatching(/did not answer within 300 ms/) as string }]);
     expect(lines).toHaveLength(1);
@@ -223,10 +265,21 @@ describe('local notifier', () => {
     const port = await closedPort();
     const cfg = config(`http://127.0.0.1:${port}/x`);
     const warnings: string[] = [];
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: (m) => warnings.push(m),
+      retry: FAST_RETRY,
+    });
     const result = await notifier.publishNotification(notice());
     expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
-    expect(result.failures).toEqual([{ channel: `webhook:127.0.0.1:${port}`, attempts: 3, error: expect.stringMatching(new RegExp(`webhook 127.0.0.1:${port} could not be reached`)) as string }]);
+    expect(result.failures).toEqual([
+      {
+        channel: `webhook:127.0.0.1:${port}`,
+        attempts: 3,
+        error: expect.stringMatching(new RegExp(`webhook 127.0.0.1:${port} could not be reached`)) as string,
+      },
+    ]);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('SUCCEEDED 2025-10-27');
     expect(await outbox(cfg)).toMatchObject([{ key: notice().key, kind: 'succeeded' }]);
@@ -236,9 +289,16 @@ describe('local notifier', () => {
   it('a webhook URL that does not parse, or is not http(s), fails the webhook channel only, without showing the URL', async () => {
     for (const url of ['http://hookuser:s3cr3tPass@[nowhere', 'htp:/hookuser:s3cr3tPass@nowhere']) {
       const cfg = { ...config(url), outboxPath: path.join(dir, `${url.length}.jsonl`) };
-      const result = await createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: () => undefined, retry: FAST_RETRY }).publishNotification(notice());
+      const result = await createLocalNotifier(cfg, {
+        webUiUrl: WEB_UI,
+        log: (l) => lines.push(l),
+        warn: () => undefined,
+        retry: FAST_RETRY,
+      }).publishNotification(notice());
       expect(result.channels).toEqual(['console', `outbox:${cfg.outboxPath}`]);
-      expect(result.failures).toEqual([{ channel: 'webhook:invalid-url', attempts: 1, error: 'PIPELINE_WEBHOOK_URL is not a valid http:// or https:// URL' }]);
+      expect(result.failures).toEqual([
+        { channel: 'webhook:invalid-url', attempts: 1, error: 'PIPELINE_WEBHOOK_URL is not a valid http:// or https:// URL' },
+      ]);
     }
   });
 
@@ -285,7 +345,9 @@ describe('secrets in the webhook URL', () => {
       retry: FAST_RETRY,
     });
     // A stage message that quotes the URL (as an error of another activity might) is redacted too.
-    const result = await notifier.publishNotification(notice({ stages: [{ stage: 'load', state: 'failed', attempts: 1, message: `could not call ${url}` }] }));
+    const result = await notifier.publishNotification(
+      notice({ stages: [{ stage: 'load', state: 'failed', attempts: 1, message: `could not call ${url}` }] }),
+    );
     expect(result.failures).toHaveLength(1);
     expect(result.failures![0].channel).toBe(`webhook:127.0.0.1:${port}`);
     expectNoSecret('result', JSON.stringify(result));
@@ -318,7 +380,12 @@ describe('secrets in the webhook URL', () => {
     const url = planted(baseUrl);
     const cfg = config(url);
     const warnings: string[] = [];
-    const notifier = createLocalNotifier(cfg, { webUiUrl: WEB_UI, log: (l) => lines.push(l), warn: (m) => warnings.push(m), retry: FAST_RETRY });
+    const notifier = createLocalNotifier(cfg, {
+      webUiUrl: WEB_UI,
+      log: (l) => lines.push(l),
+      warn: (m) => warnings.push(m),
+      retry: FAST_RETRY,
+    });
     const result = await notifier.publishNotification(notice());
     expect(result.channels).toContain(`webhook:${new URL(baseUrl).host}`);
     expect(received).toHaveLength(1);
@@ -342,7 +409,13 @@ describe('notice text', () => {
       notice({
         stages: [
           { stage: 'validate', state: 'succeeded', attempts: 1, durationMs: 4_000, metrics: { bytesScanned: 3_456_789 } },
-          { stage: 'transform', state: 'succeeded', attempts: 1, durationMs: 90_000, metrics: { 'orders.loaded': 993, dpuSeconds: 1234.5 } },
+          {
+            stage: 'transform',
+            state: 'succeeded',
+            attempts: 1,
+            durationMs: 90_000,
+            metrics: { 'orders.loaded': 993, dpuSeconds: 1234.5 },
+          },
           { stage: 'load', state: 'succeeded', attempts: 1, durationMs: 8_000, metrics: { rowsAffected: 1200 } },
         ],
       }),

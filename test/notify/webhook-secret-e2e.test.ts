@@ -80,7 +80,11 @@ describe('a webhook with a planted secret at a closed port, end to end', () => {
     expect(config.local.webhookUrl).toBe(webhook);
     const consoleLines: string[] = [];
     // Real notifier, default warning sink (the activity's logger); only the waits are short.
-    const notifier = createLocalNotifier(config.local, { webUiUrl: config.temporal.webUiUrl, log: (l) => consoleLines.push(l), retry: { initialDelayMs: 50 } });
+    const notifier = createLocalNotifier(config.local, {
+      webUiUrl: config.temporal.webUiUrl,
+      log: (l) => consoleLines.push(l),
+      retry: { initialDelayMs: 50 },
+    });
     const activities = { ...new FakeBackend().activities(), publishNotification: notifier.publishNotification };
 
     const worker = await Worker.create({
@@ -95,7 +99,15 @@ describe('a webhook with a planted secret at a closed port, end to end', () => {
     const input: PipelineInput = {
       runDate: DATE,
       options: {
-        stages: { awaitRawData: { ...fast, softDeadline: '1 hour' }, catalog: fast, validate: fast, transform: fast, load: fast, verify: fast, notify: fast },
+        stages: {
+          awaitRawData: { ...fast, softDeadline: '1 hour' },
+          catalog: fast,
+          validate: fast,
+          transform: fast,
+          load: fast,
+          verify: fast,
+          notify: fast,
+        },
         // Should notify fail after all, the run fails within seconds instead of waiting a day for an operator.
         operatorWait: '1 second',
       },
@@ -104,7 +116,11 @@ describe('a webhook with a planted secret at a closed port, end to end', () => {
     let status: PipelineStatus | undefined;
     let result: PipelineResult | undefined;
     await worker.runUntil(async () => {
-      const handle = await server.client.workflow.start('dailyPipeline', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+      const handle = await server.client.workflow.start('dailyPipeline', {
+        taskQueue: config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+      });
       result = (await handle.result()) as PipelineResult;
       status = await handle.query(statusQuery);
     });
@@ -126,7 +142,13 @@ describe('a webhook with a planted secret at a closed port, end to end', () => {
     expect(logText).toMatch(new RegExp(`notice channel webhook:127\\.0\\.0\\.1:${port} failed after 3 attempts`));
     expect(logText).toContain(`"workflowId":"${workflowId}"`);
 
-    const places = { logs: logText, history: historyText(history), status: JSON.stringify(status), outbox, console: consoleLines.join('\n') };
+    const places = {
+      logs: logText,
+      history: historyText(history),
+      status: JSON.stringify(status),
+      outbox,
+      console: consoleLines.join('\n'),
+    };
     for (const [where, text] of Object.entries(places)) {
       expect(text, where).not.toContain(PASSWORD);
       expect(text, where).not.toContain(TOKEN);

@@ -25,16 +25,23 @@ interface ComposeService {
 let services: Record<string, ComposeService>;
 
 function compose(args: string[], extra: string[] = []): { code: number | null; out: string; err: string } {
-  const r = spawnSync('docker', ['compose', '--project-directory', ROOT, ...extra, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('docker', ['compose', '--project-directory', ROOT, ...extra, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(() => {
   const client = spawnSync('docker', ['--version'], { encoding: 'utf8' });
-  if (client.error) throw new Error('the docker client is not installed: these tests validate docker-compose.yml with `docker compose config`');
+  if (client.error)
+    throw new Error('the docker client is not installed: these tests validate docker-compose.yml with `docker compose config`');
   const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
   if (plugin.status !== 0) {
-    throw new Error(`\`docker compose\` is not available (${plugin.stderr.trim()}); install it with \`bash deploy/compose/ensure-compose-plugin.sh\``);
+    throw new Error(
+      `\`docker compose\` is not available (${plugin.stderr.trim()}); install it with \`bash deploy/compose/ensure-compose-plugin.sh\``,
+    );
   }
   const r = compose(['config', '--format', 'json'], ['--env-file', path.join(ROOT, '.env.example')]);
   expect(r.code, r.err).toBe(0);
@@ -80,8 +87,19 @@ describe('docker-compose.yml', () => {
     expect(services['pipeline-setup']!.depends_on).toMatchObject({ 'temporal-namespace': { condition: 'service_completed_successfully' } });
     expect(services.worker!.depends_on).toMatchObject({ 'pipeline-setup': { condition: 'service_completed_successfully' } });
     expect(services['pipeline-setup']!.command).toEqual([
-      'schedule', 'create', '--register-search-attributes',
-      '--id', 'daily-ecommerce-pipeline', '--cron', '40 19 * * *', '--time-zone', 'UTC', '--overlap', 'skip', '--catchup-window', '1 day',
+      'schedule',
+      'create',
+      '--register-search-attributes',
+      '--id',
+      'daily-ecommerce-pipeline',
+      '--cron',
+      '40 19 * * *',
+      '--time-zone',
+      'UTC',
+      '--overlap',
+      'skip',
+      '--catchup-window',
+      '1 day',
     ]);
   });
 
@@ -126,7 +144,9 @@ describe('.env.example', () => {
 
   it('holds values the configuration accepts', async () => {
     const { loadConfig } = await import('../../src/config');
-    const env = Object.fromEntries([...fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8').matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const env = Object.fromEntries(
+      [...fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8').matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
     expect(() => loadConfig(env)).not.toThrow();
   });
 });
@@ -155,7 +175,13 @@ describe('Dockerfile and scripts', () => {
     for (const script of ['deploy/compose/temporal-schema.sh', 'deploy/compose/temporal-namespace.sh']) {
       expect(() => execFileSync('sh', ['-n', path.join(ROOT, script)])).not.toThrow();
     }
-    for (const script of ['deploy/compose/ensure-compose-plugin.sh', 'scripts/setup/40-chromium.sh', 'scripts/ensure-temporal-cli.sh', 'scripts/lib/build-once.sh', '.ci/run']) {
+    for (const script of [
+      'deploy/compose/ensure-compose-plugin.sh',
+      'scripts/setup/40-chromium.sh',
+      'scripts/ensure-temporal-cli.sh',
+      'scripts/lib/build-once.sh',
+      '.ci/run',
+    ]) {
       expect(() => execFileSync('bash', ['-n', path.join(ROOT, script)])).not.toThrow();
     }
   });

@@ -53,7 +53,11 @@ beforeAll(async () => {
     expect(result.state).toBe('succeeded');
     await server.client.workflow.execute('loggingProbe', { taskQueue: 'ops-obs', workflowId: 'obs-probe', args: ['2025-10-28'] });
   });
-  lines = raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+  lines = raw
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
 });
 
 afterAll(async () => {
@@ -86,7 +90,10 @@ describe('structured logs and metrics', () => {
 
   it('does not repeat workflow lines when the workflow replays', () => {
     for (const stage of ['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify']) {
-      expect(lines.filter((l) => ofRun(l) && l.msg === `stage ${stage} started`), stage).toHaveLength(1);
+      expect(
+        lines.filter((l) => ofRun(l) && l.msg === `stage ${stage} started`),
+        stage,
+      ).toHaveLength(1);
     }
   });
 

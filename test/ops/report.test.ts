@@ -48,7 +48,13 @@ let browser: Browser;
 let page: Page;
 const requested: string[] = [];
 
-function stage(name: StageName, startedMs: number, ms: number, metrics: Record<string, number> | undefined, extra: Partial<StageStatus> = {}): StageStatus {
+function stage(
+  name: StageName,
+  startedMs: number,
+  ms: number,
+  metrics: Record<string, number> | undefined,
+  extra: Partial<StageStatus> = {},
+): StageStatus {
   return {
     stage: name,
     state: 'succeeded',
@@ -62,7 +68,8 @@ function stage(name: StageName, startedMs: number, ms: number, metrics: Record<s
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium with \`bash scripts/setup/40-chromium.sh\``);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium with \`bash scripts/setup/40-chromium.sh\``);
   root = tempDir('pipeline-report');
   const config = localConfig(root);
   warehousePath = config.warehousePath;
@@ -84,12 +91,20 @@ beforeAll(async () => {
       currentStage: 'notify',
       stages: [
         stage('awaitRawData', t(0), ms(0, 0.05), { polls: 1 }),
-        stage('catalog', t(0.05), ms(0.05, 0.3), crawl.metrics, { message: crawl.unread?.length ? `${crawl.unread.length} item(s) not read` : undefined }),
-        // The golden data is dirty on purpose: its gate fails, and an operator skipped it.
-        stage('validate', t(0.3), ms(0.3, 0.45), { ...day.quality.metrics, checks: quality.length, failedChecks: quality.filter((q) => !q.passed).length }, {
-          state: 'skipped',
-          message: `skipped by operator: ${SKIP_REASON}`,
+        stage('catalog', t(0.05), ms(0.05, 0.3), crawl.metrics, {
+          message: crawl.unread?.length ? `${crawl.unread.length} item(s) not read` : undefined,
         }),
+        // The golden data is dirty on purpose: its gate fails, and an operator skipped it.
+        stage(
+          'validate',
+          t(0.3),
+          ms(0.3, 0.45),
+          { ...day.quality.metrics, checks: quality.length, failedChecks: quality.filter((q) => !q.passed).length },
+          {
+            state: 'skipped',
+            message: `skipped by operator: ${SKIP_REASON}`,
+          },
+        ),
         stage('transform', t(0.45), ms(0.45, 0.75), day.etl.metrics, { attempts: 2 }),
         stage('load', t(0.75), ms(0.75, 0.9), day.load.metrics),
         stage('verify', t(0.9), ms(0.9, 0.98), day.verify.metrics),
@@ -97,11 +112,17 @@ beforeAll(async () => {
       ],
       quality,
       unread: crawl.unread,
-      operatorActions: [{ at: new Date(t(0.45)).toISOString(), signal: 'skipStage', stage: 'validate', reason: SKIP_REASON, outcome: 'applied' }],
+      operatorActions: [
+        { at: new Date(t(0.45)).toISOString(), signal: 'skipStage', stage: 'validate', reason: SKIP_REASON, outcome: 'applied' },
+      ],
       noticesSent: ['succeeded'],
     };
     audit = (await a.engine.query(`SELECT * FROM analytics.load_audit WHERE batch_date = DATE '${GOLDEN_DATE}'`))[0]!;
-    rejectReasons = (await a.engine.query(`SELECT entity, reason, count(*) AS n FROM analytics.rejects WHERE batch_date = DATE '${GOLDEN_DATE}' GROUP BY ALL`)).map((r) => ({
+    rejectReasons = (
+      await a.engine.query(
+        `SELECT entity, reason, count(*) AS n FROM analytics.rejects WHERE batch_date = DATE '${GOLDEN_DATE}' GROUP BY ALL`,
+      )
+    ).map((r) => ({
       entity: String(r.entity),
       reason: String(r.reason),
       n: Number(r.n),
@@ -119,7 +140,14 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   // Everything but the report file itself is refused, and counted.
@@ -204,10 +232,12 @@ describe('pipeline report: the HTML page', () => {
       expect(cells[3]).toBe(`≥ ${q.check === 'row_count' ? q.threshold.toLocaleString('en-US') : pct(q.threshold)}`);
       expect(cells[4]).toMatch(q.passed ? /pass/ : /fail/);
     }
-    expect(await page.locator('#quality h2').innerText()).toContain(`${quality.filter((q) => q.passed).length} of ${quality.length} passed`);
+    expect(await page.locator('#quality h2').innerText()).toContain(
+      `${quality.filter((q) => q.passed).length} of ${quality.length} passed`,
+    );
   });
 
-  it('shows rows read / loaded / rejected / duplicates per entity, equal to the warehouse\'s load audit', async () => {
+  it("shows rows read / loaded / rejected / duplicates per entity, equal to the warehouse's load audit", async () => {
     for (const entity of ENTITIES) {
       const cells = await page.locator(`#counts tr[data-entity="${entity}"] td`).allInnerTexts();
       const expected = ['read', 'loaded', 'rejected', 'duplicates'].map((m) => Number(audit[`${entity}_${m}`]).toLocaleString('en-US'));
@@ -252,9 +282,19 @@ describe('pipeline report: the HTML page', () => {
   it('leaves the warehouse parts out, with a visible note, on the aws backend', async () => {
     // The Glue job's and Athena's figures, as an aws run's stages carry them.
     const stages = status.stages.map((s) =>
-      s.stage === 'transform' ? { ...s, metrics: { ...s.metrics, dpuSeconds: 1234.5 } } : s.stage === 'validate' ? { ...s, metrics: { ...s.metrics, bytesScanned: 3_400_000 } } : s,
+      s.stage === 'transform'
+        ? { ...s, metrics: { ...s.metrics, dpuSeconds: 1234.5 } }
+        : s.stage === 'validate'
+          ? { ...s, metrics: { ...s.metrics, bytesScanned: 3_400_000 } }
+          : s,
     );
-    const aws = renderReport({ ...data, backend: 'aws', status: { ...status, stages }, warehouse: undefined, ...(await gatherWarehouse('aws', warehousePath, GOLDEN_DATE)) });
+    const aws = renderReport({
+      ...data,
+      backend: 'aws',
+      status: { ...status, stages },
+      warehouse: undefined,
+      ...(await gatherWarehouse('aws', warehousePath, GOLDEN_DATE)),
+    });
     const awsFile = path.join(root, 'report-aws.html');
     fs.writeFileSync(awsFile, aws);
     await page.goto(`file://${awsFile}`);
@@ -340,7 +380,9 @@ describe('pipeline report through the CLI', () => {
       expect(await page.locator('h1').innerText()).toContain(GOLDEN_DATE);
       expect(await page.locator('header').innerText()).toMatch(/No worker answered the status query/);
       expect(await page.locator('#revenue-chart rect.bar').count()).toBe(revenueDays.length);
-      expect(await page.locator('#counts tr[data-entity="orders"] td').nth(2).innerText()).toBe(Number(audit.orders_loaded).toLocaleString('en-US'));
+      expect(await page.locator('#counts tr[data-entity="orders"] td').nth(2).innerText()).toBe(
+        Number(audit.orders_loaded).toLocaleString('en-US'),
+      );
       expect(requested).toEqual([]);
 
       const other = path.join(root, 'elsewhere.html');

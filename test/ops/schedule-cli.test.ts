@@ -40,7 +40,17 @@ describe('pipeline schedule (CLI)', async () => {
     expect(created.out).toMatch(/schedule cli: created; 40 19 \* \* \* Europe\/Paris, overlap SKIP, task queue ops-cli/);
     const again = await pipeline('create', '--id', 'cli', '--time-zone', 'Europe/Paris');
     expect(again.out).toMatch(/schedule cli: unchanged/);
-    const changed = await pipeline('create', '--id', 'cli', '--time-zone', 'Europe/Paris', '--cron', '15 6 * * mon-fri', '--overlap', 'buffer-one');
+    const changed = await pipeline(
+      'create',
+      '--id',
+      'cli',
+      '--time-zone',
+      'Europe/Paris',
+      '--cron',
+      '15 6 * * mon-fri',
+      '--overlap',
+      'buffer-one',
+    );
     expect(changed.out).toMatch(/schedule cli: updated \(cron, overlap policy\)/);
   });
 
@@ -52,7 +62,10 @@ describe('pipeline schedule (CLI)', async () => {
     expect(r.out).toMatch(/overlap BUFFER_ONE, catch-up window 1 d/);
     expect(r.out).toMatch(/next runs:\n.*\n {2}\d{4}-\d\d-\d\dT0[45]:15:00Z {2}run date \d{4}-\d\d-\d\d/);
     expect(r.out).toMatch(/recent actions:\n {2}\(none yet\)/);
-    const json = JSON.parse((await pipeline('describe', '--id', 'cli', '--json')).out) as { state: { paused: boolean }; spec: { timezone: string } };
+    const json = JSON.parse((await pipeline('describe', '--id', 'cli', '--json')).out) as {
+      state: { paused: boolean };
+      spec: { timezone: string };
+    };
     expect(json.state.paused).toBe(true);
     expect(json.spec.timezone).toBe('Europe/Paris');
   });

@@ -18,7 +18,14 @@ import {
 describe('cronToCalendar', () => {
   it('turns the default cron into 19:40:00 every day and keeps the cron in the comment', () => {
     const cal = cronToCalendar('40  19 * * *');
-    expect(cal).toMatchObject({ second: 0, minute: [{ start: 40, end: 40, step: 1 }], hour: [{ start: 19, end: 19, step: 1 }], dayOfMonth: '*', month: '*', dayOfWeek: '*' });
+    expect(cal).toMatchObject({
+      second: 0,
+      minute: [{ start: 40, end: 40, step: 1 }],
+      hour: [{ start: 19, end: 19, step: 1 }],
+      dayOfMonth: '*',
+      month: '*',
+      dayOfWeek: '*',
+    });
     expect(cronOfComment(cal.comment)).toBe('40 19 * * *');
   });
 
@@ -98,7 +105,11 @@ describe('schedule options', () => {
     expect(o.scheduleId).toBe('daily-ecommerce-pipeline');
     expect(o.spec.timezone).toBe('Europe/Paris');
     expect(o.policies).toEqual({ overlap: 'SKIP', catchupWindow: 86_400_000 });
-    expect(o.action).toMatchObject({ workflowType: 'dailyPipeline', taskQueue: 'q1', args: [{ trigger: 'schedule', timeZone: 'Europe/Paris' }] });
+    expect(o.action).toMatchObject({
+      workflowType: 'dailyPipeline',
+      taskQueue: 'q1',
+      args: [{ trigger: 'schedule', timeZone: 'Europe/Paris' }],
+    });
     expect((o.action.args as { runDate?: string }[])[0]!.runDate).toBeUndefined();
     expect(o.action.typedSearchAttributes).toEqual([{ key: expect.objectContaining({ name: 'PipelineTrigger' }), value: 'schedule' }]);
   });
@@ -110,7 +121,7 @@ describe('schedule options', () => {
     expect(buildScheduleOptions({ ...defaultSettings('q'), createPaused: { note: 'n' } }).state).toEqual({ paused: true, note: 'n' });
   });
 
-  it('names each schedule\'s runs after the schedule, so two schedules firing in one second do not collide', () => {
+  it("names each schedule's runs after the schedule, so two schedules firing in one second do not collide", () => {
     const a = buildScheduleOptions(defaultSettings('q'));
     const b = buildScheduleOptions({ ...defaultSettings('q'), scheduleId: 'eu-shop' });
     expect(a.action.workflowId).toBe('daily-ecommerce-pipeline');
@@ -118,7 +129,9 @@ describe('schedule options', () => {
   });
 
   it('rejects a bad time zone, overlap policy or duration with the setting named', () => {
-    expect(() => buildScheduleOptions({ ...defaultSettings('q'), timeZone: 'Mars/Olympus' })).toThrow(/--time-zone: "Mars\/Olympus" is not an IANA time zone/);
+    expect(() => buildScheduleOptions({ ...defaultSettings('q'), timeZone: 'Mars/Olympus' })).toThrow(
+      /--time-zone: "Mars\/Olympus" is not an IANA time zone/,
+    );
     expect(parseOverlap('buffer-all')).toBe('BUFFER_ALL');
     expect(() => parseOverlap('sometimes')).toThrow(/--overlap: "sometimes" is not one of skip, buffer_one/);
     expect(parseDuration('12h', '--catchup-window')).toBe(43_200_000);

@@ -83,7 +83,10 @@ beforeAll(async () => {
   server = await startTestDevServer();
   client = server.client;
   // Started first so that a minute boundary passes while the other tests run (see the pause test).
-  await createOrUpdateSchedule(client, settings('ops-every-minute-paused', { cron: '* * * * *', createPaused: { note: 'maintenance window' } }));
+  await createOrUpdateSchedule(
+    client,
+    settings('ops-every-minute-paused', { cron: '* * * * *', createPaused: { note: 'maintenance window' } }),
+  );
   await createOrUpdateSchedule(client, settings('ops-every-minute-control', { cron: '* * * * *' }));
 
   const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: workflowsEntry(), logger: quiet() });
@@ -130,9 +133,13 @@ describe('pipeline schedule on the dev server', () => {
     // 06:00 in Paris is 04:00 or 05:00 UTC.
     expect(third.info.nextActionTimes[0]!.getUTCHours()).toBeGreaterThanOrEqual(4);
     expect(third.info.nextActionTimes[0]!.getUTCHours()).toBeLessThanOrEqual(5);
-    expect(await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *' }))).toEqual({ outcome: 'unchanged' });
+    expect(await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *' }))).toEqual({
+      outcome: 'unchanged',
+    });
     const options: DeepPartial<PipelineOptions> = { stages: { load: { pollInterval: '2 seconds' } } };
-    expect(await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *', overlap: 'BUFFER_ONE', options }))).toEqual({
+    expect(
+      await createOrUpdateSchedule(client, settings(id, { timeZone: 'Europe/Paris', cron: '0 6 * * *', overlap: 'BUFFER_ONE', options })),
+    ).toEqual({
       outcome: 'updated',
       changed: ['overlap policy', 'workflow input'],
     });
@@ -140,7 +147,7 @@ describe('pipeline schedule on the dev server', () => {
     await deleteSchedule(client, id);
   });
 
-  it('trigger starts a schedule run (even while paused) that completes with today\'s run date', async () => {
+  it("trigger starts a schedule run (even while paused) that completes with today's run date", async () => {
     const id = 'ops-trigger';
     await createOrUpdateSchedule(client, settings(id, { timeZone: 'Asia/Tokyo', createPaused: { note: 'only manual triggers' } }));
     await triggerSchedule(client, id);
@@ -190,7 +197,9 @@ describe('pipeline schedule on the dev server', () => {
       return d.info.numActionsTaken >= 1 ? d : undefined;
     });
     // Both were created before the control's first action, so that minute was due for both.
-    expect(control.info.recentActions[0]!.scheduledAt.getTime()).toBeGreaterThan((await describeSchedule(client, 'ops-every-minute-paused')).info.createdAt.getTime());
+    expect(control.info.recentActions[0]!.scheduledAt.getTime()).toBeGreaterThan(
+      (await describeSchedule(client, 'ops-every-minute-paused')).info.createdAt.getTime(),
+    );
     await pauseSchedule(client, 'ops-every-minute-control', 'stop');
 
     const paused = await describeSchedule(client, 'ops-every-minute-paused');

@@ -69,7 +69,11 @@ afterAll(async () => {
 
 describe('pipeline server', () => {
   it('starts a dev server on the ports given and says where it is', async () => {
-    server = spawn(CLI, ['server', '--port', String(port), '--ui-port', String(uiPort)], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(CLI, ['server', '--port', String(port), '--ui-port', String(uiPort)], {
+      env,
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
     const deadline = Date.now() + 180_000;
@@ -118,7 +122,9 @@ describe('pipeline server', () => {
   it('a second one on the same port says so in one line', async () => {
     const again = await pipeline('server', '--port', String(port), '--ui-port', String(uiPort));
     expect(again.code).toBe(1);
-    expect(again.err.trim()).toBe(`pipeline: a Temporal server already answers at 127.0.0.1:${port}: use it, or start another one with --port and --ui-port`);
+    expect(again.err.trim()).toBe(
+      `pipeline: a Temporal server already answers at 127.0.0.1:${port}: use it, or start another one with --port and --ui-port`,
+    );
   });
 
   it('stops on Ctrl-C (SIGINT), and the server with it', async () => {

@@ -64,7 +64,14 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.setDefaultTimeout(30_000);
@@ -84,7 +91,10 @@ async function detailsFrameText(p: Page, heading: string): Promise<string> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     for (const frame of p.frames()) {
-      const text = await frame.locator('body').innerText().catch(() => '');
+      const text = await frame
+        .locator('body')
+        .innerText()
+        .catch(() => '');
       if (text.includes(heading)) return text;
     }
     await p.waitForTimeout(250);
@@ -123,7 +133,7 @@ describe('Temporal Web UI', () => {
     expect(text).toMatch(/Completed/);
   });
 
-  it('shows every stage\'s state in the run\'s current details', async () => {
+  it("shows every stage's state in the run's current details", async () => {
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     // The UI renders the workflow's markdown details inside a sandboxed frame.
     const table = await detailsFrameText(page, `${RUN_DATE} (backfill): succeeded`);

@@ -78,7 +78,11 @@ describe('one model of the rules, the same verdicts on DuckDB, Spark and Trino',
     for (const s of Object.values(steps)) s.trino = await runTrino(trino, s.inputs);
     const artifact = path.join(root, 'rules.spark.json');
     fs.writeFileSync(artifact, JSON.stringify(rulesArtifact('spark')));
-    const sparkResults = await runSpark(artifact, Object.fromEntries(Object.entries(steps).map(([n, s]) => [n, s.inputs])), path.join(root, 'spark'));
+    const sparkResults = await runSpark(
+      artifact,
+      Object.fromEntries(Object.entries(steps).map(([n, s]) => [n, s.inputs])),
+      path.join(root, 'spark'),
+    );
     for (const [name, r] of Object.entries(sparkResults)) steps[name].spark = r;
   }, 600_000);
 
@@ -88,16 +92,20 @@ describe('one model of the rules, the same verdicts on DuckDB, Spark and Trino',
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it.each(SEQUENCE.map((s) => [s.name]))('step %s: Trino and Spark give every row the verdict DuckDB gives, and the same report', (name) => {
-    const s = steps[name];
-    expect(s.duck.verdicts.orders.length).toBeGreaterThan(0);
-    expect(differences(s.duck, s.trino as EngineResult, ['duckdb', 'trino'])).toEqual([]);
-    expect(differences(s.duck, s.spark as EngineResult, ['duckdb', 'spark'])).toEqual([]);
-  });
+  it.each(SEQUENCE.map((s) => [s.name]))(
+    'step %s: Trino and Spark give every row the verdict DuckDB gives, and the same report',
+    (name) => {
+      const s = steps[name];
+      expect(s.duck.verdicts.orders.length).toBeGreaterThan(0);
+      expect(differences(s.duck, s.trino as EngineResult, ['duckdb', 'trino'])).toEqual([]);
+      expect(differences(s.duck, s.spark as EngineResult, ['duckdb', 'spark'])).toEqual([]);
+    },
+  );
 
   it.each(SEQUENCE.map((s) => [s.name]))('step %s: the local pipeline reported and rejected exactly what the rendering says', (name) => {
     const s = steps[name];
-    const byKey = (q: { entity: string; check: string; value: number }[]) => Object.fromEntries(q.map((x) => [`${x.entity}.${x.check}`, x.value]));
+    const byKey = (q: { entity: string; check: string; value: number }[]) =>
+      Object.fromEntries(q.map((x) => [`${x.entity}.${x.check}`, x.value]));
     const local = byKey(s.report);
     for (const [k, v] of Object.entries(byKey(s.duck.quality))) expect(local[k], k).toBeCloseTo(v, 9);
     for (const e of ENTITIES) {
@@ -117,37 +125,55 @@ describe('one model of the rules, the same verdicts on DuckDB, Spark and Trino',
         }
       }
     }
-    expect([...seen].sort()).toEqual(['bad_date', 'bad_number', 'duplicate_key', 'malformed_row', 'missing_key', 'out_of_range', 'unknown_customer', 'unknown_product']);
+    expect([...seen].sort()).toEqual([
+      'bad_date',
+      'bad_number',
+      'duplicate_key',
+      'malformed_row',
+      'missing_key',
+      'out_of_range',
+      'unknown_customer',
+      'unknown_product',
+    ]);
     expect(copies).toBeGreaterThan(0);
   });
 
-  it.each(SEQUENCE.map((s) => [s.name]))("step %s: Athena's whole query over crawler-shaped tables reports what local validate stored", async (name) => {
-    const s = steps[name];
-    // CSV rows are the crawler's tables; workbook rows are the catalog stage's converted sheets.
-    await trino.run('CREATE SCHEMA IF NOT EXISTS memory.ecommerce_raw');
-    for (const e of ENTITIES) {
-      const cols = columnNames(e);
-      for (const table of [e, `${SHEETS_TABLE_PREFIX}${e}`]) {
-        await trino.run(`DROP TABLE IF EXISTS memory.ecommerce_raw.${table}`);
-        await trino.run(`CREATE TABLE memory.ecommerce_raw.${table} (${cols.map((c) => `"${c}" varchar`).join(', ')}, partition_0 varchar)`);
-        const values: string[] = [];
-        for (const [date, raw] of Object.entries(s.crawled)) {
-          for (const r of raw[e]) {
-            if (r.file.includes('.xlsx[') !== (table !== e)) continue;
-            values.push(`(${[...cols.map((c) => r.cols[c] ?? null), date].map((v) => (v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`)).join(', ')})`);
+  it.each(SEQUENCE.map((s) => [s.name]))(
+    "step %s: Athena's whole query over crawler-shaped tables reports what local validate stored",
+    async (name) => {
+      const s = steps[name];
+      // CSV rows are the crawler's tables; workbook rows are the catalog stage's converted sheets.
+      await trino.run('CREATE SCHEMA IF NOT EXISTS memory.ecommerce_raw');
+      for (const e of ENTITIES) {
+        const cols = columnNames(e);
+        for (const table of [e, `${SHEETS_TABLE_PREFIX}${e}`]) {
+          await trino.run(`DROP TABLE IF EXISTS memory.ecommerce_raw.${table}`);
+          await trino.run(
+            `CREATE TABLE memory.ecommerce_raw.${table} (${cols.map((c) => `"${c}" varchar`).join(', ')}, partition_0 varchar)`,
+          );
+          const values: string[] = [];
+          for (const [date, raw] of Object.entries(s.crawled)) {
+            for (const r of raw[e]) {
+              if (r.file.includes('.xlsx[') !== (table !== e)) continue;
+              values.push(
+                `(${[...cols.map((c) => r.cols[c] ?? null), date].map((v) => (v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`)).join(', ')})`,
+              );
+            }
           }
+          if (values.length) await trino.run(`INSERT INTO memory.ecommerce_raw.${table} VALUES ${values.join(', ')}`);
         }
-        if (values.length) await trino.run(`INSERT INTO memory.ecommerce_raw.${table} VALUES ${values.join(', ')}`);
       }
-    }
-    const date = SEQUENCE.find((x) => x.name === name)?.date as string;
-    const res = await trino.query(qualityChecksSql('ecommerce_raw', date, DEFAULT_QUALITY_THRESHOLDS));
-    const athena = Object.fromEntries(res.rows.map((r) => [`${String(r[0])}.${String(r[1])}`, { value: Number(r[2]), passed: Boolean(r[4]) }]));
-    expect(Object.keys(athena)).toHaveLength(s.report.length);
-    for (const q of s.report) {
-      expect(athena[`${q.entity}.${q.check}`]?.value, `${q.entity}.${q.check}`).toBeCloseTo(q.value, 9);
-    }
-  });
+      const date = SEQUENCE.find((x) => x.name === name)?.date as string;
+      const res = await trino.query(qualityChecksSql('ecommerce_raw', date, DEFAULT_QUALITY_THRESHOLDS));
+      const athena = Object.fromEntries(
+        res.rows.map((r) => [`${String(r[0])}.${String(r[1])}`, { value: Number(r[2]), passed: Boolean(r[4]) }]),
+      );
+      expect(Object.keys(athena)).toHaveLength(s.report.length);
+      for (const q of s.report) {
+        expect(athena[`${q.entity}.${q.check}`]?.value, `${q.entity}.${q.check}`).toBeCloseTo(q.value, 9);
+      }
+    },
+  );
 
   it('notices on purpose broken parity: Trino given a stricter range rule disagrees with DuckDB', async () => {
     const s = steps[SEQUENCE[0].name];

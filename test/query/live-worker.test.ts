@@ -14,10 +14,16 @@ import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, tempDir } from
 
 const CLI = path.resolve(__dirname, '../../bin/pipeline');
 
-function query(config: LocalConfig, sql: string, extra: string[] = []): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+function query(
+  config: LocalConfig,
+  sql: string,
+  extra: string[] = [],
+): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(CLI, ['query', '--json', ...extra, sql], { env: { ...process.env, PIPELINE_WAREHOUSE_PATH: config.warehousePath } });
+    const child = spawn(CLI, ['query', '--json', ...extra, sql], {
+      env: { ...process.env, PIPELINE_WAREHOUSE_PATH: config.warehousePath },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -63,7 +69,11 @@ describe('pipeline query beside a live worker', () => {
     await holding;
     const r = await pending;
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(new RegExp(`^pipeline: waiting for the worker: the warehouse is in use by load of ${GOLDEN_DATE} \\(daily-pipeline-${GOLDEN_DATE}\\) \\(process ${process.pid}, since `));
+    expect(r.err).toMatch(
+      new RegExp(
+        `^pipeline: waiting for the worker: the warehouse is in use by load of ${GOLDEN_DATE} \\(daily-pipeline-${GOLDEN_DATE}\\) \\(process ${process.pid}, since `,
+      ),
+    );
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.ms).toBeGreaterThanOrEqual(2_000);
     expect(JSON.parse(r.out)[0].n).toBeGreaterThan(0);
@@ -77,7 +87,9 @@ describe('pipeline query beside a live worker', () => {
       const r = await query(config, 'SELECT 1', ['--wait', '1']);
       expect(r.code).toBe(1);
       expect(r.err.trim().split('\n').at(-1)).toMatch(
-        new RegExp(`^pipeline: the warehouse ${config.warehousePath.replace(/[.]/g, '\\.')} is still being written by transform of ${GOLDEN_DATE} .*; try again when that stage has finished$`),
+        new RegExp(
+          `^pipeline: the warehouse ${config.warehousePath.replace(/[.]/g, '\\.')} is still being written by transform of ${GOLDEN_DATE} .*; try again when that stage has finished$`,
+        ),
       );
       expect(r.err).not.toMatch(/\n\s+at /);
     } finally {

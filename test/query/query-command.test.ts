@@ -46,7 +46,6 @@ async function cli(...args: string[]): Promise<{ out: string; err: string; code:
 
 const countRows = async () => (await queryWarehouse(warehouse, 'SELECT count(*) AS n FROM analytics.agg_daily_sales')).rows[0][0];
 
-
 describe('pipeline query', () => {
   it('prints the rows as a table', async () => {
     const r = await cli('SELECT order_date, total_orders, total_revenue, note FROM analytics.agg_daily_sales ORDER BY order_date');
@@ -74,7 +73,12 @@ describe('pipeline query', () => {
   });
 
   it('refuses statements that write, and the warehouse is unchanged', async () => {
-    for (const sql of ["INSERT INTO analytics.agg_daily_sales VALUES ('2025-10-28', 1, 1, 'x')", 'DELETE FROM analytics.agg_daily_sales', 'DROP TABLE analytics.agg_daily_sales', "COPY analytics.agg_daily_sales TO '/tmp/out.csv'"]) {
+    for (const sql of [
+      "INSERT INTO analytics.agg_daily_sales VALUES ('2025-10-28', 1, 1, 'x')",
+      'DELETE FROM analytics.agg_daily_sales',
+      'DROP TABLE analytics.agg_daily_sales',
+      "COPY analytics.agg_daily_sales TO '/tmp/out.csv'",
+    ]) {
       const r = await cli(sql);
       expect(r.code, sql).toBe(1);
       expect(r.err, sql).toMatch(/pipeline: pipeline query only reads, and this statement is (INSERT|DELETE|DROP|COPY);/);
@@ -99,17 +103,26 @@ describe('pipeline query', () => {
 
   it('says plainly when another process keeps the warehouse past --wait', async () => {
     // Another process holding the file open for writing, as a local worker does.
-    const holder = spawn(process.execPath, ['-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const { DuckDBInstance } = require('@duckdb/node-api');
       DuckDBInstance.create(${JSON.stringify(warehouse)}).then(() => { console.log('ready'); setInterval(() => {}, 1000); });
-    `], { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
       expect(chunk.toString()).toContain('ready');
       const r = await cli('--wait', '1', 'SELECT 1');
       expect(r.code).toBe(1);
       expect(r.err).toContain(`pipeline: waiting for the worker: the warehouse is in use by process ${holder.pid}`);
-      expect(r.err).toContain(`the warehouse ${warehouse} is still being written by process ${holder.pid}; try again when that stage has finished`);
+      expect(r.err).toContain(
+        `the warehouse ${warehouse} is still being written by process ${holder.pid}; try again when that stage has finished`,
+      );
     } finally {
       holder.kill();
       await once(holder, 'exit');

@@ -44,7 +44,17 @@ function runGlueJob(processedPath: string): Promise<string> {
   // The rules as `pipeline aws setup` uploads them beside the script, and the model a worker expects.
   const rules = path.join(rulesDir, rulesFileName());
   writeFileSync(rules, rulesArtifactText('spark'));
-  const args = ['glue/ecommerce_etl_job.py', '--run_date', RUN_DATE, '--raw_path', DATASET, '--processed_path', processedPath, '--JOB_RUN_ID', 'jr_local'];
+  const args = [
+    'glue/ecommerce_etl_job.py',
+    '--run_date',
+    RUN_DATE,
+    '--raw_path',
+    DATASET,
+    '--processed_path',
+    processedPath,
+    '--JOB_RUN_ID',
+    'jr_local',
+  ];
   args.push('--rules', rules, '--rules_model', MODEL_VERSION);
   return new Promise((resolve, reject) => {
     const child = spawn('python3', args, {
@@ -84,7 +94,11 @@ async function copyParquet(table: string, folder: string): Promise<void> {
 
 function csvRows(file: string): string[][] {
   // the expected files hold no quoted commas in these tables
-  return readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
 }
 
 beforeAll(async () => {
@@ -113,7 +127,9 @@ describe('Glue job output loaded by load.sql', () => {
       `SELECT order_id::text, customer_id::text, product_id::text, order_date, order_amount::text, quantity::text, COALESCE(delivery_date::text, '') AS delivery_date FROM ${SCHEMA}.fact_orders ORDER BY order_id`,
     );
     expect(facts.rows.map((r) => Object.values(r))).toEqual(csvRows(path.join(DATASET, 'expected/fact_orders.csv')));
-    const products = await db.query(`SELECT product_id::text, product_name, category, price::text FROM ${SCHEMA}.dim_products ORDER BY product_id`);
+    const products = await db.query(
+      `SELECT product_id::text, product_name, category, price::text FROM ${SCHEMA}.dim_products ORDER BY product_id`,
+    );
     expect(products.rows.map((r) => Object.values(r))).toEqual(csvRows(path.join(DATASET, 'expected/dim_products.csv')));
   });
 
@@ -125,7 +141,10 @@ describe('Glue job output loaded by load.sql', () => {
   });
 
   it('verifies against the metrics the job wrote, and audits the same counts', async () => {
-    const written = JSON.parse(readFileSync(path.join(processed, `_metrics/batch_date=${RUN_DATE}/metrics.json`), 'utf8')) as Record<string, unknown>;
+    const written = JSON.parse(readFileSync(path.join(processed, `_metrics/batch_date=${RUN_DATE}/metrics.json`), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     // The counts; the gate's report the job also writes there (`quality`) is no audit column.
     const metrics = Object.fromEntries(Object.entries(written).filter(([k]) => k !== 'quality')) as Record<string, number>;
     const verified = await runVerify(db, RUN_DATE);
@@ -141,9 +160,7 @@ describe('Glue job output loaded by load.sql', () => {
       expect(Number(audit[0][key.replace('.', '_')]), key).toBe(metrics[key]);
     }
     const rejects = await db.query(`SELECT entity, count(*)::int AS n FROM ${SCHEMA}.rejects GROUP BY entity ORDER BY entity`);
-    expect(rejects.rows).toEqual(
-      ['customers', 'orders', 'products'].map((e) => ({ entity: e, n: metrics[`${e}.rejected`] })),
-    );
+    expect(rejects.rows).toEqual(['customers', 'orders', 'products'].map((e) => ({ entity: e, n: metrics[`${e}.rejected`] })));
   });
 
   it('keeps each reject with its file, row, reason and raw record', async () => {

@@ -42,7 +42,15 @@ const STAGING_SOURCES: Record<string, (b: Batch) => Row[]> = {
 };
 
 function customer(id: number, first: string, city: string, state: string): Row {
-  return { customer_id: id, first_name: first, last_name: 'Test', email: `${first.toLowerCase()}@example.com`, join_date: '2025-01-01', city, state };
+  return {
+    customer_id: id,
+    first_name: first,
+    last_name: 'Test',
+    email: `${first.toLowerCase()}@example.com`,
+    join_date: '2025-01-01',
+    city,
+    state,
+  };
 }
 
 function product(id: number, name: string, price: string): Row {
@@ -50,16 +58,33 @@ function product(id: number, name: string, price: string): Row {
 }
 
 function order(id: number, customerId: number, productId: number, date: string, amount: string | null, quantity: number): Row {
-  return { order_id: id, customer_id: customerId, product_id: productId, order_date: date, order_amount: amount, quantity, delivery_date: null };
+  return {
+    order_id: id,
+    customer_id: customerId,
+    product_id: productId,
+    order_date: date,
+    order_amount: amount,
+    quantity,
+    delivery_date: null,
+  };
 }
 
 function metrics(date: string, loaded: [number, number, number], revenue: string): Row {
   const [c, p, o] = loaded;
   return {
     etl_run_id: `jr_${date}`,
-    customers_read: c + 1, customers_loaded: c, customers_rejected: 1, customers_duplicates: 0,
-    products_read: p, products_loaded: p, products_rejected: 0, products_duplicates: 0,
-    orders_read: o + 2, orders_loaded: o, orders_rejected: 1, orders_duplicates: 1,
+    customers_read: c + 1,
+    customers_loaded: c,
+    customers_rejected: 1,
+    customers_duplicates: 0,
+    products_read: p,
+    products_loaded: p,
+    products_rejected: 0,
+    products_duplicates: 0,
+    orders_read: o + 2,
+    orders_loaded: o,
+    orders_rejected: 1,
+    orders_duplicates: 1,
     orders_revenue: revenue,
     transform_started_ms: Date.parse(`${date}T08:00:00Z`),
     transform_finished_ms: Date.parse(`${date}T08:00:01.500Z`),
@@ -76,8 +101,20 @@ const D1: Batch = {
     order(102, 1, 11, '2025-10-27', '10.01', 3),
   ],
   rejects: [
-    { entity: 'customers', source_file: 'customers.csv', row_number: 3, reason: 'bad_date', raw_record: '{"customer_id":"9","join_date":"2025-02-30"}' },
-    { entity: 'orders', source_file: 'orders.csv', row_number: 5, reason: 'unknown_customer', raw_record: '{"order_id":"104","customer_id":"99"}' },
+    {
+      entity: 'customers',
+      source_file: 'customers.csv',
+      row_number: 3,
+      reason: 'bad_date',
+      raw_record: '{"customer_id":"9","join_date":"2025-02-30"}',
+    },
+    {
+      entity: 'orders',
+      source_file: 'orders.csv',
+      row_number: 5,
+      reason: 'unknown_customer',
+      raw_record: '{"order_id":"104","customer_id":"99"}',
+    },
   ],
   metrics: metrics('2025-10-27', [2, 2, 3], '55.01'),
 };
@@ -167,17 +204,41 @@ describe('load.sql on PostgreSQL', () => {
       ['102', '2025-10-27', '10.01'],
     ]);
     expect(s.agg_daily_sales).toEqual([
-      { order_date: '2025-10-26', total_orders: '1', total_revenue: '40.00', total_quantity: '2', unique_customers: '1', avg_order_value: '40.00' },
+      {
+        order_date: '2025-10-26',
+        total_orders: '1',
+        total_revenue: '40.00',
+        total_quantity: '2',
+        unique_customers: '1',
+        avg_order_value: '40.00',
+      },
       // 15.01 / 2 = 7.505 rounds half-up
-      { order_date: '2025-10-27', total_orders: '2', total_revenue: '15.01', total_quantity: '4', unique_customers: '2', avg_order_value: '7.51' },
+      {
+        order_date: '2025-10-27',
+        total_orders: '2',
+        total_revenue: '15.01',
+        total_quantity: '4',
+        unique_customers: '2',
+        avg_order_value: '7.51',
+      },
     ]);
     expect(s.rejects.map((r) => [r.entity, r.row_number, r.reason])).toEqual([
       ['customers', 3, 'bad_date'],
       ['orders', 5, 'unknown_customer'],
     ]);
     expect(s.load_audit).toHaveLength(1);
-    const audit = (await db.query(`SELECT etl_run_id, orders_loaded, orders_revenue, transform_started_at::text AS started, transform_finished_at::text AS finished, loaded_at FROM ${SCHEMA}.load_audit`)).rows[0];
-    expect(audit).toMatchObject({ etl_run_id: 'jr_2025-10-27', orders_loaded: '3', orders_revenue: '55.01', started: '2025-10-27 08:00:00', finished: '2025-10-27 08:00:01.5' });
+    const audit = (
+      await db.query(
+        `SELECT etl_run_id, orders_loaded, orders_revenue, transform_started_at::text AS started, transform_finished_at::text AS finished, loaded_at FROM ${SCHEMA}.load_audit`,
+      )
+    ).rows[0];
+    expect(audit).toMatchObject({
+      etl_run_id: 'jr_2025-10-27',
+      orders_loaded: '3',
+      orders_revenue: '55.01',
+      started: '2025-10-27 08:00:00',
+      finished: '2025-10-27 08:00:01.5',
+    });
     expect(audit.loaded_at).toBeInstanceOf(Date);
   });
 
@@ -210,7 +271,16 @@ describe('load.sql on PostgreSQL', () => {
       ['103', '2025-10-28', '7.50', '2025-10-28'],
     ]);
     // order 100 left 2025-10-26, its only order: the day's aggregate goes rather than staying stale
-    expect(s.agg_daily_sales.map((r) => [r.order_date, r.total_orders, r.total_revenue, r.total_quantity, r.unique_customers, r.avg_order_value])).toEqual([
+    expect(
+      s.agg_daily_sales.map((r) => [
+        r.order_date,
+        r.total_orders,
+        r.total_revenue,
+        r.total_quantity,
+        r.unique_customers,
+        r.avg_order_value,
+      ]),
+    ).toEqual([
       ['2025-10-27', '2', '15.01', '4', '2', '7.51'],
       ['2025-10-28', '2', '52.50', '3', '2', '26.25'],
     ]);
@@ -303,7 +373,15 @@ const E1: Batch = {
     order(202, 3, 12, '2025-10-31', '30.00', 3),
     order(203, 1, 11, '2025-11-01', '5.00', 1),
   ],
-  rejects: [{ entity: 'orders', source_file: 'orders.csv', row_number: 6, reason: 'unknown_customer', raw_record: '{"order_id":"299","customer_id":"99"}' }],
+  rejects: [
+    {
+      entity: 'orders',
+      source_file: 'orders.csv',
+      row_number: 6,
+      reason: 'unknown_customer',
+      raw_record: '{"order_id":"299","customer_id":"99"}',
+    },
+  ],
   metrics: metrics('2025-11-01', [3, 3, 4], '65.00'),
 };
 
@@ -341,7 +419,8 @@ const E3: Batch = {
   metrics: metrics('2025-11-03', [1, 1, 1], '11.00'),
 };
 
-const AGG = (rows: Row[]) => rows.map((r) => [r.order_date, r.total_orders, r.total_revenue, r.total_quantity, r.unique_customers, r.avg_order_value]);
+const AGG = (rows: Row[]) =>
+  rows.map((r) => [r.order_date, r.total_orders, r.total_revenue, r.total_quantity, r.unique_customers, r.avg_order_value]);
 
 /** A table's rows with their wall-clock column as text, for "not even rewritten" checks. */
 async function stamped(name: string, where: string): Promise<Row[]> {
@@ -354,7 +433,11 @@ describe('load.sql: a rerun replaces its batch', () => {
     await resetWarehouse();
     await load(E1);
     await load(E2);
-    const e1Rows = { c: await stamped('dim_customers', "batch_date = '2025-11-01'"), p: await stamped('dim_products', "batch_date = '2025-11-01'"), f: await stamped('fact_orders', "batch_date = '2025-11-01'") };
+    const e1Rows = {
+      c: await stamped('dim_customers', "batch_date = '2025-11-01'"),
+      p: await stamped('dim_products', "batch_date = '2025-11-01'"),
+      f: await stamped('fact_orders', "batch_date = '2025-11-01'"),
+    };
     const untouchedDays = await stamped('agg_daily_sales', "order_date IN ('2025-10-31', '2025-11-01')");
     await load(E2_RERUN);
     const s = await snapshot();
@@ -404,12 +487,17 @@ describe('load.sql: a rerun replaces its batch', () => {
     expect(await snapshot()).toEqual(s);
   });
 
-  it('keeps a later batch\'s rows when an earlier batch is rerun without them', async () => {
+  it("keeps a later batch's rows when an earlier batch is rerun without them", async () => {
     await resetWarehouse();
     await load(E1);
     await load(E2);
     await load(E3);
-    const later = { e2: await stamped('fact_orders', "batch_date = '2025-11-02'"), e3: await stamped('fact_orders', "batch_date = '2025-11-03'"), c3: await stamped('dim_customers', "batch_date = '2025-11-03'"), p3: await stamped('dim_products', "batch_date = '2025-11-03'") };
+    const later = {
+      e2: await stamped('fact_orders', "batch_date = '2025-11-02'"),
+      e3: await stamped('fact_orders', "batch_date = '2025-11-03'"),
+      c3: await stamped('dim_customers', "batch_date = '2025-11-03'"),
+      p3: await stamped('dim_products', "batch_date = '2025-11-03'"),
+    };
     // E1 again without customer 1, product 10 and orders 200 (all now E3's) and 203 (its own)
     await load({
       ...E1,
@@ -477,7 +565,9 @@ describe('load.sql: a rerun replaces its batch', () => {
     s = await snapshot();
     expect(s.dim_customers.filter((r) => r.customer_id === '2').map((r) => [r.city, r.batch_date])).toEqual([['Manchester', '2025-11-01']]);
     expect(s.dim_products.filter((r) => r.product_id === '11').map((r) => [r.price, r.batch_date])).toEqual([['5.00', '2025-11-01']]);
-    expect(s.fact_orders.filter((r) => r.order_id === '201').map((r) => [r.order_date, r.batch_date])).toEqual([['2025-11-01', '2025-11-01']]);
+    expect(s.fact_orders.filter((r) => r.order_id === '201').map((r) => [r.order_date, r.batch_date])).toEqual([
+      ['2025-11-01', '2025-11-01'],
+    ]);
     expect(AGG(s.agg_daily_sales).find((r) => r[0] === '2025-11-01')).toEqual(['2025-11-01', '3', '35.00', '4', '2', '11.67']);
   });
 });
@@ -578,9 +668,18 @@ describe('the local warehouse and load.sql, given the same sequence of batches',
     const last = steps[steps.length - 1]!.local;
     const ids = (t: string, k: string) => last[t]!.map((r) => [r[k], r.batch_date]);
     // customer 2: F2 overwrote it, F2's rerun dropped it (gone), F1's rerun brought F1's back; 6 is gone
-    expect(ids('dim_customers', 'customer_id')).toEqual([['1', F1], ['2', F1], ['3', F1], ['4', F2], ['5', F3]]);
+    expect(ids('dim_customers', 'customer_id')).toEqual([
+      ['1', F1],
+      ['2', F1],
+      ['3', F1],
+      ['4', F2],
+      ['5', F3],
+    ]);
     expect(last.dim_customers!.find((r) => r.customer_id === '2')?.email).toBe('bob@old.com');
-    expect(ids('dim_products', 'product_id')).toEqual([['10', F1], ['11', F2]]);
+    expect(ids('dim_products', 'product_id')).toEqual([
+      ['10', F1],
+      ['11', F2],
+    ]);
     // 1000 stays F3's after F1's rerun dropped it; 1002 and 1007 are gone; 1008 moved to 10-04
     expect(last.fact_orders!.map((r) => [r.order_id, r.order_date, r.batch_date])).toEqual([
       ['1000', '2025-10-01', F3],

@@ -39,6 +39,11 @@ describe("setup's warehouse catalog query", () => {
     expect(rows.filter((r) => r.kind === 'schema')).toEqual([{ kind: 'schema', name: SCHEMA }]);
     const wanted = ddlTables(loadStatements('ddl.sql', { schema: SCHEMA }), SCHEMA);
     expect(wanted.length).toBeGreaterThan(10);
-    expect(rows.filter((r) => r.kind === 'table').map((r) => r.name).sort()).toEqual([...wanted].sort());
+    expect(
+      rows
+        .filter((r) => r.kind === 'table')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([...wanted].sort());
   });
 });

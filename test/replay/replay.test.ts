@@ -15,7 +15,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { nondeterminismReason } from '../../src/client/replay';
 
 const HISTORY_DIR = path.join(__dirname, '..', 'histories');
-const files = fs.readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = fs
+  .readdirSync(HISTORY_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function load(file: string) {
   return historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
@@ -45,7 +48,11 @@ describe('replay of recorded histories', () => {
 
   it('raises DeterminismViolationError for a deliberately changed workflow', async () => {
     const changed = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, 'changed-workflow/index.ts'), logger });
-    const err = await Worker.runReplayHistory({ workflowBundle: changed, replayName: 'changed-replay' }, load('success.json'), 'success').then(
+    const err = await Worker.runReplayHistory(
+      { workflowBundle: changed, replayName: 'changed-replay' },
+      load('success.json'),
+      'success',
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -58,7 +65,10 @@ describe('replay of recorded histories', () => {
 
 describe('pipeline replay --file', () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/pipeline'), 'replay', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/pipeline'), 'replay', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
 
   it('replays an exported history without a server, and says what is wrong with a file that is not one', () => {
     const ok = cli('--file', path.join(HISTORY_DIR, 'skip.json'));

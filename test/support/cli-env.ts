@@ -29,6 +29,11 @@ export function pipelineCliEnv(server: ServerAddress, dir: string, taskQueue: st
 export function writeFastOptions(dir: string): string {
   const fast = { pollInterval: '200 ms' };
   const file = path.join(dir, 'fast.json');
-  fs.writeFileSync(file, JSON.stringify({ stages: { awaitRawData: { pollInterval: '1 second' }, catalog: fast, validate: fast, transform: fast, load: fast, verify: fast } }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      stages: { awaitRawData: { pollInterval: '1 second' }, catalog: fast, validate: fast, transform: fast, load: fast, verify: fast },
+    }),
+  );
   return file;
 }

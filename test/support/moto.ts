@@ -10,9 +10,15 @@ import type { AwsConfig } from '../../src/config';
 export interface MotoServer {
   url: string;
   /** Sets how moto advances a model: e.g. glue::job_run manual after N reads, or time-based. */
-  setTransition(model: string, transition: { progression: 'immediate' } | { progression: 'manual'; times: number } | { progression: 'time'; seconds: number }): Promise<void>;
+  setTransition(
+    model: string,
+    transition: { progression: 'immediate' } | { progression: 'manual'; times: number } | { progression: 'time'; seconds: number },
+  ): Promise<void>;
   /** Queues canned Athena results, handed to the next query executions in order. */
-  queueAthenaResults(region: string, results: { rows: { Data: { VarCharValue?: string }[] }[]; column_info: { Name: string; Type: string }[] }[]): Promise<void>;
+  queueAthenaResults(
+    region: string,
+    results: { rows: { Data: { VarCharValue?: string }[] }[]; column_info: { Name: string; Type: string }[] }[],
+  ): Promise<void>;
   reset(): Promise<void>;
   stop(): Promise<void>;
 }

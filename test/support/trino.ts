@@ -121,7 +121,11 @@ function runSetupScript(): Promise<string> {
   const script = path.join(REPO_ROOT, 'scripts', 'setup', '50-trino.sh');
   return new Promise((resolve, reject) => {
     // stderr passes through: the script's one progress line, or Maven's output when it fails.
-    const child = spawn('bash', [script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CI_ENV_FILE: '' } });
+    const child = spawn('bash', [script], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CI_ENV_FILE: '' },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
@@ -222,7 +226,10 @@ async function waitUntilStarted(url: string, child: ChildProcess, log: string): 
   let started = false;
   while (Date.now() < deadline) {
     if (exited(child)) {
-      throw new StartError(`Trino exited (${child.exitCode ?? child.signalCode}) before it started; the end of ${log}:\n${tail(log)}`, tail(log));
+      throw new StartError(
+        `Trino exited (${child.exitCode ?? child.signalCode}) before it started; the end of ${log}:\n${tail(log)}`,
+        tail(log),
+      );
     }
     try {
       if (!started) {

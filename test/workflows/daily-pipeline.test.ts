@@ -194,7 +194,9 @@ describe('dailyPipeline on the time-skipping server', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect((err as WorkflowFailedError).cause?.message).toMatch(/awaitRawData failed and no operator acted within 2 hours: no raw data for raw\/customers\/2025-10-29\//);
+      expect((err as WorkflowFailedError).cause?.message).toMatch(
+        /awaitRawData failed and no operator acted within 2 hours: no raw data for raw\/customers\/2025-10-29\//,
+      );
       const status = await handle.query(statusQuery);
       expect(status.state).toBe('failed');
       expect(stageStates(status).awaitRawData).toBe('failed');
@@ -225,7 +227,9 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(backend.notices.map((n) => n.kind)).toEqual(['stage_failed', 'succeeded']);
     expect(backend.count('startEtlRun')).toBe(2);
     // The second attempt is new work with its own idempotency token.
-    const attempts = backend.calls.filter((c) => c.name === 'startEtlRun').map((c) => (c.input as { run: { stageAttempt: number } }).run.stageAttempt);
+    const attempts = backend.calls
+      .filter((c) => c.name === 'startEtlRun')
+      .map((c) => (c.input as { run: { stageAttempt: number } }).run.stageAttempt);
     expect(attempts).toEqual([1, 2]);
   });
 
@@ -275,12 +279,17 @@ describe('dailyPipeline on the time-skipping server', () => {
   });
 
   it('gives up waiting for a free ETL slot at the stage timeout and asks an operator', async () => {
-    const busyTransform: DeepPartial<PipelineOptions> = { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '30 seconds', timeout: '2 minutes', retry: quickRetry } } };
+    const busyTransform: DeepPartial<PipelineOptions> = {
+      ...FAST,
+      stages: { ...FAST.stages, transform: { pollInterval: '30 seconds', timeout: '2 minutes', retry: quickRetry } },
+    };
     const backend = await scenario({ etlBusyStarts: 1000 }, { runDate: '2025-10-27', options: busyTransform }, async ({ handle }) => {
       // Only awaiting a result or a server-side sleep lets the server skip time; the operator wait must not pass.
       await env.sleep('3 minutes');
       const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'transform to give up');
-      expect(waiting.stages.find((s) => s.stage === 'transform')!.message).toMatch(/could not start within 2 minutes: the ETL job is at its concurrent-runs limit/);
+      expect(waiting.stages.find((s) => s.stage === 'transform')!.message).toMatch(
+        /could not start within 2 minutes: the ETL job is at its concurrent-runs limit/,
+      );
       await handle.signal(skipStageSignal, 'transform', 'run by hand later');
       await handle.result();
     });
@@ -295,7 +304,9 @@ describe('dailyPipeline on the time-skipping server', () => {
       async ({ handle }) => {
         const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'verify to fail');
         expect(waiting.currentStage).toBe('verify');
-        expect(waiting.stages.find((s) => s.stage === 'verify')!.message).toMatch(/orders: 39 rows in the warehouse \+ 0 superseded, but transform produced 40/);
+        expect(waiting.stages.find((s) => s.stage === 'verify')!.message).toMatch(
+          /orders: 39 rows in the warehouse \+ 0 superseded, but transform produced 40/,
+        );
         await handle.signal(skipStageSignal, 'verify', 'known late-arriving orders');
         const result = await handle.result();
         expect(stageStates({ ...(await handle.query(statusQuery)) })).toMatchObject({ verify: 'skipped', notify: 'succeeded' });
@@ -339,29 +350,39 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(warned.notices.map((n) => n.kind)).toEqual(['succeeded']);
     expect(warned.notices[0].unread).toEqual(unread);
 
-    const failed = await scenario({ unread }, { runDate: '2025-11-02', options: { ...FAST, quality: { unreadFiles: 'fail' } } }, async ({ handle }) => {
-      const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'the gate to fail on unread files');
-      expect(waiting.currentStage).toBe('validate');
-      expect(waiting.stages.find((s) => s.stage === 'validate')!.message).toMatch(/^quality gate failed: 2 items in the partitions were not read: .*late\.json.* \(quality\.unreadFiles is fail\)$/);
-      await handle.signal(skipStageSignal, 'validate', 'the extra files are known');
-      await handle.result();
-    });
+    const failed = await scenario(
+      { unread },
+      { runDate: '2025-11-02', options: { ...FAST, quality: { unreadFiles: 'fail' } } },
+      async ({ handle }) => {
+        const waiting = await waitForStatus(handle, (s) => s.state === 'awaiting_operator', 'the gate to fail on unread files');
+        expect(waiting.currentStage).toBe('validate');
+        expect(waiting.stages.find((s) => s.stage === 'validate')!.message).toMatch(
+          /^quality gate failed: 2 items in the partitions were not read: .*late\.json.* \(quality\.unreadFiles is fail\)$/,
+        );
+        await handle.signal(skipStageSignal, 'validate', 'the extra files are known');
+        await handle.result();
+      },
+    );
     expect(failed.notices.map((n) => n.kind)).toEqual(['quality_failed', 'succeeded']);
   });
 
   it('a run started from a stage (an operator redoing a finished day) marks the earlier stages skipped with the reason', async () => {
-    const backend = await scenario({}, { runDate: '2025-11-04', trigger: 'rerun', startFrom: 'transform', reason: 'fixed the price list' }, async ({ handle }) => {
-      const result = (await handle.result()) as PipelineResult;
-      expect(result.state).toBe('succeeded');
-      const status = await handle.query(statusQuery);
-      expect(status.trigger).toBe('rerun');
-      for (const stage of ['awaitRawData', 'catalog', 'validate'] as const) {
-        const s = status.stages.find((x) => x.stage === stage)!;
-        expect(s.state).toBe('skipped');
-        expect(s.message).toBe('run started from transform: fixed the price list');
-      }
-      expect(status.stages.find((x) => x.stage === 'transform')!.state).toBe('succeeded');
-    });
+    const backend = await scenario(
+      {},
+      { runDate: '2025-11-04', trigger: 'rerun', startFrom: 'transform', reason: 'fixed the price list' },
+      async ({ handle }) => {
+        const result = (await handle.result()) as PipelineResult;
+        expect(result.state).toBe('succeeded');
+        const status = await handle.query(statusQuery);
+        expect(status.trigger).toBe('rerun');
+        for (const stage of ['awaitRawData', 'catalog', 'validate'] as const) {
+          const s = status.stages.find((x) => x.stage === stage)!;
+          expect(s.state).toBe('skipped');
+          expect(s.message).toBe('run started from transform: fixed the price list');
+        }
+        expect(status.stages.find((x) => x.stage === 'transform')!.state).toBe('succeeded');
+      },
+    );
     expect(backend.count('startCrawl')).toBe(0);
     expect(backend.count('startEtlRun')).toBe(1);
   });
@@ -372,7 +393,9 @@ describe('dailyPipeline on the time-skipping server', () => {
       const verify = (await handle.query(statusQuery)).stages.find((s) => s.stage === 'verify')!;
       expect(verify.state).toBe('succeeded');
       expect(verify.metrics['customers.superseded_rows']).toBe(10);
-      expect(verify.message).toBe("10 customers, 2 products of this batch's rows are held by later batches, which replaced them (the newest batch wins)");
+      expect(verify.message).toBe(
+        "10 customers, 2 products of this batch's rows are held by later batches, which replaced them (the newest batch wins)",
+      );
     });
   });
 
@@ -391,9 +414,16 @@ describe('dailyPipeline on the time-skipping server', () => {
   it('cancelling during transform stops the ETL run and sends a cancellation notice', async () => {
     const backend = await scenario(
       { jobs: { etl: [{ forever: true }] } },
-      { runDate: '2025-11-02', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } } },
+      {
+        runDate: '2025-11-02',
+        options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } },
+      },
       async ({ handle }) => {
-        await waitForStatus(handle, (s) => s.currentStage === 'transform' && s.stages.some((x) => x.stage === 'transform' && (x.metrics.polls ?? 0) >= 1), 'transform to run');
+        await waitForStatus(
+          handle,
+          (s) => s.currentStage === 'transform' && s.stages.some((x) => x.stage === 'transform' && (x.metrics.polls ?? 0) >= 1),
+          'transform to run',
+        );
         await handle.cancel();
         const err = await handle.result().then(
           () => undefined,
@@ -426,7 +456,10 @@ describe('dailyPipeline on the time-skipping server', () => {
         beforeCall: async (name, input) => {
           const stage = name === 'startWarehouseStatements' ? (input as { operation: string }).operation : starts[name];
           if (!stage) return;
-          const workflowId = name === 'publishNotification' ? (input as { workflowId: string }).workflowId : (input as { run: { workflowId: string } }).run.workflowId;
+          const workflowId =
+            name === 'publishNotification'
+              ? (input as { workflowId: string }).workflowId
+              : (input as { run: { workflowId: string } }).run.workflowId;
           const status = await env.client.workflow.getHandle(workflowId).query(statusQuery);
           seen.push({ call: name, current: status.currentStage, states: stageStates(status) });
         },
@@ -440,7 +473,9 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(seen.map((x) => x.current)).toEqual(order.slice(1));
     for (const snapshot of seen) {
       const at = order.indexOf(snapshot.current!);
-      expect(snapshot.states).toEqual(Object.fromEntries(order.map((stage, i) => [stage, i < at ? 'succeeded' : i === at ? 'running' : 'pending'])));
+      expect(snapshot.states).toEqual(
+        Object.fromEntries(order.map((stage, i) => [stage, i < at ? 'succeeded' : i === at ? 'running' : 'pending'])),
+      );
     }
   });
 
@@ -448,7 +483,10 @@ describe('dailyPipeline on the time-skipping server', () => {
     const seen: string[] = [];
     await scenario(
       { jobs: { etl: [{ runningReads: 1000 }] } },
-      { runDate: '2025-11-03', options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } } },
+      {
+        runDate: '2025-11-03',
+        options: { ...FAST, stages: { ...FAST.stages, transform: { pollInterval: '20 seconds', retry: quickRetry } } },
+      },
       async ({ handle }) => {
         // Signal while transform sleeps between reads (the server does not skip time while we only query).
         const running = await waitForStatus(

@@ -58,7 +58,9 @@ const OPTIONS: DeepPartial<PipelineOptions> = {
 
 /** The default options, with only the retries shortened (nothing in these runs fails). */
 const DEFAULTS_QUICK_RETRY: DeepPartial<PipelineOptions> = {
-  stages: Object.fromEntries(['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify'].map((s) => [s, { retry: quickRetry }])),
+  stages: Object.fromEntries(
+    ['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify'].map((s) => [s, { retry: quickRetry }]),
+  ),
 };
 
 let env: TestWorkflowEnvironment;
@@ -67,7 +69,10 @@ let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
   await registerPipelineSearchAttributes(env);
-  bundle = await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
 });
 
 afterAll(async () => {
@@ -83,7 +88,12 @@ async function runPipeline(
 ): Promise<{ backend: FakeBackend; handle: WorkflowHandle; result: PipelineResult }> {
   const backend = new FakeBackend(backendOpts);
   const taskQueue = `event-budget-${name}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: wrap(backend.activities()) });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: wrap(backend.activities()),
+  });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('dailyPipeline', {
       taskQueue,
@@ -135,7 +145,9 @@ function timedJobs(durationsMs: Partial<Record<Timed, number>>): (acts: Pipeline
         return h;
       },
       getStatementState: async (input) =>
-        (await running(input.statementId.startsWith('verify') ? 'verify' : 'load', input.statementId)) ? { ...RUNNING, hasResultSet: false } : acts.getStatementState(input),
+        (await running(input.statementId.startsWith('verify') ? 'verify' : 'load', input.statementId))
+          ? { ...RUNNING, hasResultSet: false }
+          : acts.getStatementState(input),
     };
   };
 }
@@ -153,7 +165,7 @@ async function runChain(workflowId: string): Promise<{ runId: string; events: Ev
   const firstRunId = latest[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId;
   if (!firstRunId) throw new Error(`${workflowId}: no firstExecutionRunId in its started event`);
   const chain: { runId: string; events: Event[] }[] = [];
-  for (let runId: string | null | undefined = firstRunId; runId; ) {
+  for (let runId: string | null | undefined = firstRunId; runId;) {
     if (chain.length > 1_000) throw new Error(`${workflowId}: continue-as-new chain does not end`);
     const events = await historyOf(workflowId, runId);
     chain.push({ runId, events });
@@ -262,10 +274,14 @@ describe('history size of long waits (time-skipping server)', () => {
     const chain = await runChain(sensorId);
     const parent = await historyOf(workflowId);
     const sizes = chain.map((r) => r.events.length);
-    console.log(`sensor with ${POLLS + 1} polls, pollsPerHistory ${pollsPerHistory}: ${chain.length} runs of ${sizes.join(', ')} events; parent history ${parent.length} events`);
+    console.log(
+      `sensor with ${POLLS + 1} polls, pollsPerHistory ${pollsPerHistory}: ${chain.length} runs of ${sizes.join(', ')} events; parent history ${parent.length} events`,
+    );
     expect(chain).toHaveLength(Math.ceil((POLLS + 1) / pollsPerHistory));
     expect(chain.at(-1)!.runId).toBe(description.runId);
-    expect(chain.slice(0, -1).every((r) => r.events.at(-1)?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)).toBe(true);
+    expect(chain.slice(0, -1).every((r) => r.events.at(-1)?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)).toBe(
+      true,
+    );
     // The sensor does not ramp: its first check is immediate, and every later one waits the full interval.
     for (const r of chain) expect(new Set(timerSeconds(r.events))).toEqual(new Set([300]));
     expect(parent.length).toBeLessThan(BUDGET);
@@ -283,7 +299,9 @@ describe('read timing of a quick run with the default options (time-skipping ser
     const runMs = eventMs(parent.at(-1)!) - eventMs(parent[0]!);
     const stages = ['catalog', 'validate', 'transform', 'load', 'verify'];
     const perStage = stages.map((s) => `${s} ${(stageMs(result, s) / 1000).toFixed(1)} s`).join(', ');
-    console.log(`quick day with default options: run ${(runMs / 1000).toFixed(1)} s of workflow time (${perStage}); timers ${timerSeconds(parent).join(', ')} s`);
+    console.log(
+      `quick day with default options: run ${(runMs / 1000).toFixed(1)} s of workflow time (${perStage}); timers ${timerSeconds(parent).join(', ')} s`,
+    );
     // Every state read after the immediate one waits 1 s, then 2 s: work of 0.1-1 s is seen at 1 s,
     // of 1-3 s at 3 s (was: at the stage's full poll interval, 5 to 30 s).
     expect(timerSeconds(parent)).toEqual([1, 2, 1, 1, 2, 1, 1]);

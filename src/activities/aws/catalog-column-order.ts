@@ -55,7 +55,9 @@ export function misplacedColumns(fileColumns: string[], tableColumns: string[]):
 async function firstBytes(s3: S3Client, config: AwsConfig, key: string): Promise<Buffer> {
   const where = `S3 object s3://${config.bucket}/${config.prefix}${key}`;
   const raw = await awsCall(where, 'GetObject', async () => {
-    const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: `${config.prefix}${key}`, Range: `bytes=0-${HEADER_BYTES - 1}` }));
+    const out = await s3.send(
+      new GetObjectCommand({ Bucket: config.bucket, Key: `${config.prefix}${key}`, Range: `bytes=0-${HEADER_BYTES - 1}` }),
+    );
     return Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
   });
   // A gzip stream cut short is still readable up to where it was cut.
@@ -82,6 +84,6 @@ export async function checkRawColumnOrder(s3: S3Client, config: AwsConfig, runDa
 export function columnOrderFailure(problems: string[]): string {
   return (
     `raw files whose columns are in another order than the crawled table (Athena reads CSV by position, so the quality gate would misread them): ${problems.join(' | ')}. ` +
-    'Put the columns in the table\'s order and rerun catalog, or skip catalog and validate (the Glue job reads columns by name).'
+    "Put the columns in the table's order and rerun catalog, or skip catalog and validate (the Glue job reads columns by name)."
   );
 }

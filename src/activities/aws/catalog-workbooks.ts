@@ -124,7 +124,13 @@ interface PreparedPartition {
 }
 
 /** Reads a partition's workbooks into CSV text; writes nothing. */
-async function preparePartition(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string, options: ConvertOptions): Promise<PreparedPartition> {
+async function preparePartition(
+  s3: S3Client,
+  config: AwsConfig,
+  entity: Entity,
+  runDate: string,
+  options: ConvertOptions,
+): Promise<PreparedPartition> {
   const maxBytes = options.maxWorkbookBytes ?? MAX_WORKBOOK_BYTES;
   const listing = await listRawObjects(s3, config, entity, runDate);
   const conversion: PartitionConversion = { entity, runDate, workbooks: [], sheets: [], unread: [] };
@@ -163,7 +169,8 @@ async function writePartition(s3: S3Client, config: AwsConfig, { conversion, bod
       for (const o of page.Contents ?? []) if (o.Key) stale.push(o.Key);
     }
   });
-  for (const key of stale) await awsCall(where(config, key), 'DeleteObject', () => s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key })));
+  for (const key of stale)
+    await awsCall(where(config, key), 'DeleteObject', () => s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key })));
   for (const { key, body } of bodies) {
     await awsCall(where(config, key), 'PutObject', () =>
       s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' })),
@@ -173,12 +180,25 @@ async function writePartition(s3: S3Client, config: AwsConfig, { conversion, bod
   if (conversion.workbooks.length === 0 && conversion.unread.length === 0) return;
   const recordKey = `${folder}${CONVERSION_RECORD}`;
   await awsCall(where(config, recordKey), 'PutObject', () =>
-    s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: recordKey, Body: `${JSON.stringify(conversion, null, 2)}\n`, ContentType: 'application/json' })),
+    s3.send(
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: recordKey,
+        Body: `${JSON.stringify(conversion, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    ),
   );
 }
 
 /** Converts one partition's workbooks, replacing the date's earlier conversions of that entity. */
-export async function convertPartition(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string, options: ConvertOptions = {}): Promise<PartitionConversion> {
+export async function convertPartition(
+  s3: S3Client,
+  config: AwsConfig,
+  entity: Entity,
+  runDate: string,
+  options: ConvertOptions = {},
+): Promise<PartitionConversion> {
   const prepared = await preparePartition(s3, config, entity, runDate, options);
   await writePartition(s3, config, prepared);
   return prepared.conversion;
@@ -188,7 +208,12 @@ export async function convertPartition(s3: S3Client, config: AwsConfig, entity: 
  * The catalog stage's first step on AWS: every workbook of the run's three partitions as CSV. All
  * of them are read before anything is written, so a bad workbook anywhere changes nothing.
  */
-export async function convertWorkbooks(s3: S3Client, config: AwsConfig, runDate: string, options: ConvertOptions = {}): Promise<PartitionConversion[]> {
+export async function convertWorkbooks(
+  s3: S3Client,
+  config: AwsConfig,
+  runDate: string,
+  options: ConvertOptions = {},
+): Promise<PartitionConversion[]> {
   const prepared: PreparedPartition[] = [];
   for (const entity of ENTITIES) prepared.push(await preparePartition(s3, config, entity, runDate, options));
   for (const p of prepared) await writePartition(s3, config, p);
@@ -214,7 +239,8 @@ export async function unreadInWorkbooks(s3: S3Client, config: AwsConfig, runDate
     } catch (err) {
       throw invalidData(`${where(config, key)} is not JSON (${(err as Error).message}); run the catalog stage again to rewrite it`);
     }
-    for (const u of record.unread ?? []) if (typeof u?.key === 'string' && typeof u.reason === 'string') unread.push({ key: u.key, reason: u.reason });
+    for (const u of record.unread ?? [])
+      if (typeof u?.key === 'string' && typeof u.reason === 'string') unread.push({ key: u.key, reason: u.reason });
   }
   return unread;
 }

@@ -23,9 +23,12 @@ export async function startCrawl(glue: GlueClient, config: AwsConfig): Promise<C
 
 export async function getCrawlState(glue: GlueClient, config: AwsConfig, crawlerName: string): Promise<CrawlStatus> {
   const consoleUrl = consoleLinks.crawler(config.region, crawlerName);
-  const { Crawler: c } = await awsCall(`Glue crawler ${crawlerName}`, 'GetCrawler', () => glue.send(new GetCrawlerCommand({ Name: crawlerName })));
+  const { Crawler: c } = await awsCall(`Glue crawler ${crawlerName}`, 'GetCrawler', () =>
+    glue.send(new GetCrawlerCommand({ Name: crawlerName })),
+  );
   if (!c) return { state: 'FAILED', message: `Glue crawler ${crawlerName} was not returned by GetCrawler`, consoleUrl };
-  if (c.State !== 'READY') return { state: 'RUNNING', consoleUrl, metrics: c.CrawlElapsedTime ? { elapsedMs: c.CrawlElapsedTime } : undefined };
+  if (c.State !== 'READY')
+    return { state: 'RUNNING', consoleUrl, metrics: c.CrawlElapsedTime ? { elapsedMs: c.CrawlElapsedTime } : undefined };
   const last = c.LastCrawl;
   const logs = last?.LogGroup ? ` (logs: ${last.LogGroup}/${last.LogStream ?? crawlerName})` : '';
   switch (last?.Status) {

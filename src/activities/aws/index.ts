@@ -52,7 +52,10 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
       if (status.state !== 'SUCCEEDED') return status;
       const problems = await checkRawColumnOrder(clients.s3, config, run.runDate, status.tables ?? []);
       if (problems.length > 0) return { state: 'FAILED', message: columnOrderFailure(problems), consoleUrl: status.consoleUrl };
-      const [files, sheets] = await Promise.all([unreadInPartitions(clients.s3, config, run.runDate), unreadInWorkbooks(clients.s3, config, run.runDate)]);
+      const [files, sheets] = await Promise.all([
+        unreadInPartitions(clients.s3, config, run.runDate),
+        unreadInWorkbooks(clients.s3, config, run.runDate),
+      ]);
       const unread = [...files, ...sheets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       return unread.length ? { ...status, unread } : status;
     },
@@ -71,7 +74,8 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
     },
     stopEtlRun: ({ etlRunId }) => transform.stopEtlRun(clients.glue, config, etlRunId),
 
-    startWarehouseStatements: ({ run, operation }) => load.startWarehouseStatements(clients.redshiftData, config, run, operation, options.sqlDir),
+    startWarehouseStatements: ({ run, operation }) =>
+      load.startWarehouseStatements(clients.redshiftData, config, run, operation, options.sqlDir),
     getStatementState: ({ statementId }) => load.getStatementState(clients.redshiftData, config, statementId),
     getStatementResult: ({ statementId, nextToken }) => load.getStatementResult(clients.redshiftData, statementId, nextToken),
     cancelStatement: ({ statementId }) => load.cancelStatement(clients.redshiftData, statementId),

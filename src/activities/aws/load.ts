@@ -53,7 +53,9 @@ export async function executeStatements(
   const out =
     sqls.length === 1
       ? await awsCall(target.label, 'ExecuteStatement', () => client.send(new ExecuteStatementCommand({ ...common, Sql: sqls[0] })))
-      : await awsCall(target.label, 'BatchExecuteStatement', () => client.send(new BatchExecuteStatementCommand({ ...common, Sqls: sqls })));
+      : await awsCall(target.label, 'BatchExecuteStatement', () =>
+          client.send(new BatchExecuteStatementCommand({ ...common, Sqls: sqls })),
+        );
   if (!out.Id) throw new Error(`${target.label}: the Data API returned no statement id`);
   return { statementId: out.Id };
 }
@@ -71,7 +73,9 @@ export async function startWarehouseStatements(
 }
 
 export async function getStatementState(client: RedshiftDataClient, config: AwsConfig, statementId: string): Promise<StatementStatus> {
-  const d = await awsCall(`Redshift statement ${statementId}`, 'DescribeStatement', () => client.send(new DescribeStatementCommand({ Id: statementId })));
+  const d = await awsCall(`Redshift statement ${statementId}`, 'DescribeStatement', () =>
+    client.send(new DescribeStatementCommand({ Id: statementId })),
+  );
   const consoleUrl = consoleLinks.redshiftQuery(config.region, config.redshift);
   const subs = d.SubStatements ?? [];
   const counted = subs.length > 0 ? subs.map((s) => s.ResultRows ?? -1) : [d.ResultRows ?? -1];
@@ -85,7 +89,12 @@ export async function getStatementState(client: RedshiftDataClient, config: AwsC
     case 'FAILED': {
       const failed = subs.find((s) => s.Status === 'FAILED');
       const where = failed ? ` (statement ${failed.Id}: ${(failed.QueryString ?? '').replace(/\s+/g, ' ').slice(0, 160)})` : '';
-      return { state: 'FAILED', message: `Redshift statement ${statementId} failed: ${d.Error ?? failed?.Error ?? 'no error message'}${where}`, metrics, consoleUrl };
+      return {
+        state: 'FAILED',
+        message: `Redshift statement ${statementId} failed: ${d.Error ?? failed?.Error ?? 'no error message'}${where}`,
+        metrics,
+        consoleUrl,
+      };
     }
     case 'ABORTED':
       return { state: 'CANCELLED', message: `Redshift statement ${statementId} was aborted`, metrics, consoleUrl };

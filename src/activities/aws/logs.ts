@@ -33,11 +33,17 @@ export async function tailLogStream(logs: CloudWatchLogsClient, group: string, s
 }
 
 /** The error-log tail of a Glue job run, formatted to append to its failure message. */
-export async function glueRunErrorTail(logs: CloudWatchLogsClient, logGroupName: string | undefined, runId: string, limit = 10): Promise<string> {
+export async function glueRunErrorTail(
+  logs: CloudWatchLogsClient,
+  logGroupName: string | undefined,
+  runId: string,
+  limit = 10,
+): Promise<string> {
   const group = `${logGroupName ?? GLUE_DEFAULT_LOG_GROUP}/error`;
   for (const stream of [runId, `${runId}-driver`]) {
     const tail = await tailLogStream(logs, group, stream, limit);
-    if (tail && tail.lines.length > 0) return `\nlast ${tail.lines.length} line(s) of ${group}/${stream}:\n${tail.lines.map((l) => `  ${l}`).join('\n')}`;
+    if (tail && tail.lines.length > 0)
+      return `\nlast ${tail.lines.length} line(s) of ${group}/${stream}:\n${tail.lines.map((l) => `  ${l}`).join('\n')}`;
   }
   return ` (logs: ${group}/${runId})`;
 }

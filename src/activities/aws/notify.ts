@@ -38,7 +38,10 @@ export async function publishNotice(sns: SNSClient, topicArn: string, notice: No
         },
         // A FIFO topic drops a second publish of the same notice key; standard topics cannot.
         ...(fifo
-          ? { MessageGroupId: notice.workflowId.slice(0, 128), MessageDeduplicationId: createHash('sha256').update(notice.key).digest('hex') }
+          ? {
+              MessageGroupId: notice.workflowId.slice(0, 128),
+              MessageDeduplicationId: createHash('sha256').update(notice.key).digest('hex'),
+            }
           : {}),
       }),
     ),

@@ -21,7 +21,12 @@ export async function unreadInPartitions(s3: S3Client, config: AwsConfig, runDat
 }
 
 /** A partition's raw objects in name order, and what else it holds with the reason it is not read. */
-export async function listRawObjects(s3: S3Client, config: AwsConfig, entity: Entity, runDate: string): Promise<RawPartitionListing & { unread: UnreadItem[] }> {
+export async function listRawObjects(
+  s3: S3Client,
+  config: AwsConfig,
+  entity: Entity,
+  runDate: string,
+): Promise<RawPartitionListing & { unread: UnreadItem[] }> {
   const prefix = rawPartitionPrefix(entity, runDate);
   const fullPrefix = `${config.prefix}${prefix}`;
   const objects: RawObject[] = [];
@@ -67,14 +72,15 @@ export async function readEtlMetrics(s3: S3Client, config: AwsConfig, runDate: s
   } catch (err) {
     throw invalidData(`${where} is not JSON: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidData(`${where} must hold a JSON object of metric name to number`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw invalidData(`${where} must hold a JSON object of metric name to number`);
   const metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     // The job's own quality report (the Spark rendering of the gate) is not a metric.
     if (name === 'quality') continue;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidData(`${where}: metric ${name} is not a number (${JSON.stringify(value)})`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw invalidData(`${where}: metric ${name} is not a number (${JSON.stringify(value)})`);
     metrics[name] = value;
   }
   return metrics;
 }
-

@@ -21,8 +21,16 @@ export interface SqlParams {
 const RULES: Record<keyof SqlParams, { test: (v: string) => boolean; expected: string; setting: string }> = {
   run_date: { test: isIsoDate, expected: 'an ISO date (YYYY-MM-DD)', setting: 'the run date' },
   schema: { test: (v) => /^[a-z_][a-z0-9_]{0,126}$/.test(v), expected: 'a lower-case SQL identifier', setting: 'PIPELINE_REDSHIFT_SCHEMA' },
-  processed_uri: { test: (v) => /^s3:\/\/[a-z0-9][a-z0-9.-]+[a-z0-9](\/[A-Za-z0-9!_.*()=/-]*)?$/.test(v) && !v.endsWith('/'), expected: 'an s3:// URI without quotes or a trailing slash', setting: 'PIPELINE_S3_BUCKET/PIPELINE_S3_PREFIX' },
-  copy_role_arn: { test: (v) => /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(v), expected: 'an IAM role ARN', setting: 'PIPELINE_REDSHIFT_COPY_ROLE_ARN' },
+  processed_uri: {
+    test: (v) => /^s3:\/\/[a-z0-9][a-z0-9.-]+[a-z0-9](\/[A-Za-z0-9!_.*()=/-]*)?$/.test(v) && !v.endsWith('/'),
+    expected: 'an s3:// URI without quotes or a trailing slash',
+    setting: 'PIPELINE_S3_BUCKET/PIPELINE_S3_PREFIX',
+  },
+  copy_role_arn: {
+    test: (v) => /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(v),
+    expected: 'an IAM role ARN',
+    setting: 'PIPELINE_REDSHIFT_COPY_ROLE_ARN',
+  },
 };
 
 /** Splits a script into statements; comment-only lines go, everything else is kept as written. */

@@ -65,7 +65,9 @@ function describeBriefly(err: unknown): string {
 async function findRunByKey(glue: GlueClient, jobName: string, key: string): Promise<string | undefined> {
   let nextToken: string | undefined;
   for (let page = 0; page < REATTACH_SCAN_PAGES; page++) {
-    const out = await awsCall(`Glue job ${jobName}`, 'GetJobRuns', () => glue.send(new GetJobRunsCommand({ JobName: jobName, NextToken: nextToken, MaxResults: 100 })));
+    const out = await awsCall(`Glue job ${jobName}`, 'GetJobRuns', () =>
+      glue.send(new GetJobRunsCommand({ JobName: jobName, NextToken: nextToken, MaxResults: 100 })),
+    );
     const hit = (out.JobRuns ?? []).find((r) => r.Arguments?.[RUN_KEY_ARGUMENT] === key);
     if (hit?.Id) return hit.Id;
     nextToken = out.NextToken;
@@ -102,7 +104,12 @@ function jobState(glueState: string | undefined): JobState {
   }
 }
 
-export async function getEtlRun(glue: GlueClient, config: AwsConfig, runId: string, logs?: CloudWatchLogsClient): Promise<{ status: EtlRunStatus; run: JobRun }> {
+export async function getEtlRun(
+  glue: GlueClient,
+  config: AwsConfig,
+  runId: string,
+  logs?: CloudWatchLogsClient,
+): Promise<{ status: EtlRunStatus; run: JobRun }> {
   const out = await awsCall(`Glue job ${config.glueJob} run ${runId}`, 'GetJobRun', () =>
     glue.send(new GetJobRunCommand({ JobName: config.glueJob, RunId: runId, PredecessorsIncluded: false })),
   );
@@ -127,6 +134,8 @@ export async function stopEtlRun(glue: GlueClient, config: AwsConfig, runId: str
   const error = out.Errors?.find((e) => e.JobRunId === runId)?.ErrorDetail;
   // A run that already ended cannot be stopped, and needs not be.
   if (error && !/(SUCCEEDED|FAILED|STOPPED|TIMEOUT|ERROR|not running|already)/i.test(error.ErrorMessage ?? '')) {
-    throw new Error(`BatchStopJobRun on Glue job ${config.glueJob} run ${runId} failed: ${error.ErrorCode ?? ''} ${error.ErrorMessage ?? ''}`.trim());
+    throw new Error(
+      `BatchStopJobRun on Glue job ${config.glueJob} run ${runId} failed: ${error.ErrorCode ?? ''} ${error.ErrorMessage ?? ''}`.trim(),
+    );
   }
 }

@@ -49,7 +49,10 @@ export function qualityStatements(database: string, runDate: string): Statement[
   for (const dim of ['customers', 'products'] as const) {
     out.push({ name: `earlier_raw_${dim}`, select: rawRows(database, dim, `< ${date}`) });
     out.push(...keyedRows(trino, dim, `earlier_raw_${dim}`, `earlier_${dim}`));
-    out.push({ name: `known_${dim}`, select: `SELECT ${trino.ident(`t_${KEY_COLUMN[dim]}`)} AS k FROM earlier_${dim}_checked WHERE row_reason IS NULL` });
+    out.push({
+      name: `known_${dim}`,
+      select: `SELECT ${trino.ident(`t_${KEY_COLUMN[dim]}`)} AS k FROM earlier_${dim}_checked WHERE row_reason IS NULL`,
+    });
   }
   out.push(...verdictStatements(trino), gateStatement(trino));
   return out;
@@ -64,7 +67,10 @@ export function qualityChecksSql(database: string, runDate: string, t: QualityTh
     return `(${trino.str(f.check)}, CAST(${threshold} AS double))`;
   });
   return asOneQuery(
-    [...qualityStatements(database, runDate), { name: 'thresholds', select: `SELECT * FROM (VALUES ${thresholds.join(', ')}) AS t(name, threshold)` }],
+    [
+      ...qualityStatements(database, runDate),
+      { name: 'thresholds', select: `SELECT * FROM (VALUES ${thresholds.join(', ')}) AS t(name, threshold)` },
+    ],
     `SELECT q.entity, q."check", q.value, t.threshold, q.value >= t.threshold AS passed
 FROM quality_report q JOIN thresholds t ON t.name = q."check"
 ORDER BY q.position`,

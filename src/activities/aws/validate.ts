@@ -1,5 +1,10 @@
 /** The validate stage on AWS (Athena): the quality query, its state and its typed results. */
-import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand } from '@aws-sdk/client-athena';
+import {
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
 import type { AthenaClient, Datum } from '@aws-sdk/client-athena';
 import type { AwsConfig } from '../../config';
 import { badConfig } from '../errors';
@@ -29,7 +34,9 @@ export async function startQuery(athena: AthenaClient, config: AwsConfig, input:
 }
 
 export async function getQueryState(athena: AthenaClient, config: AwsConfig, queryId: string): Promise<JobStatus> {
-  const out = await awsCall(`Athena query ${queryId}`, 'GetQueryExecution', () => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId })));
+  const out = await awsCall(`Athena query ${queryId}`, 'GetQueryExecution', () =>
+    athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId })),
+  );
   const q = out.QueryExecution;
   const consoleUrl = consoleLinks.athenaQuery(config.region, queryId);
   const metrics: Record<string, number> = {};
@@ -73,7 +80,10 @@ export async function getQueryResults(athena: AthenaClient, queryId: string, nex
   const out = await awsCall(`Athena query ${queryId}`, 'GetQueryResults', () =>
     athena.send(new GetQueryResultsCommand({ QueryExecutionId: queryId, NextToken: nextToken, MaxResults: 1000 })),
   );
-  const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({ name: c.Name ?? c.Label ?? '', type: c.Type ?? 'varchar' }));
+  const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({
+    name: c.Name ?? c.Label ?? '',
+    type: c.Type ?? 'varchar',
+  }));
   let rows = out.ResultSet?.Rows ?? [];
   // The first page of a SELECT starts with the header row.
   const first = rows[0]?.Data;

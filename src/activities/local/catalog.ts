@@ -102,7 +102,13 @@ export async function planPartition(lake: Lake, entity: Entity, runDate: string)
         continue;
       }
       const { header, headerRow, rows } = table;
-      sources.push({ seq: sources.length, sourceFile: `${file.name}[${sheet.sheet}]`, file, header, sheet: { name: sheet.sheet, headerRow, rows } });
+      sources.push({
+        seq: sources.length,
+        sourceFile: `${file.name}[${sheet.sheet}]`,
+        file,
+        header,
+        sheet: { name: sheet.sheet, headerRow, rows },
+      });
     }
   }
   return { entity, files, sources, unread };
@@ -167,7 +173,9 @@ async function writeCsvSourceCarefully(db: Sql, entity: Entity, source: Source, 
     const good = `SELECT ${bronzeProjection(entity, source, 'row_no')}
       FROM read_csv(${lit(exactPath(scratch))}, header=false, ${CSV_DIALECT}, columns=${columns}, max_line_size=${lineBytes}, buffer_size=${Math.max(lineBytes * 2, 32 * 1024 * 1024)})`;
     const bad = `SELECT ${source.seq}::INTEGER AS source_seq, ${lit(source.sourceFile)} AS source_file, row_no AS source_row,
-      ${columnNames(entity).map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ')}, line AS malformed_line FROM malformed_rows`;
+      ${columnNames(entity)
+        .map((c) => `NULL::VARCHAR AS ${ident(c)}`)
+        .join(', ')}, line AS malformed_line FROM malformed_rows`;
     try {
       await db.run(`COPY (SELECT * FROM (${good} UNION ALL BY NAME ${bad}) ORDER BY source_row) TO ${lit(out)} ${PARQUET}`);
     } catch (err) {
@@ -183,7 +191,9 @@ async function writeCsvSourceCarefully(db: Sql, entity: Entity, source: Source, 
 async function writeSheetSource(db: Sql, entity: Entity, source: Source, out: string): Promise<void> {
   const sheet = source.sheet!;
   const width = source.header.length;
-  await db.run(`CREATE OR REPLACE TEMP TABLE xlsx_rows (row_no BIGINT, ${Array.from({ length: width }, (_, i) => `c${i} VARCHAR`).join(', ')})`);
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE xlsx_rows (row_no BIGINT, ${Array.from({ length: width }, (_, i) => `c${i} VARCHAR`).join(', ')})`,
+  );
   const appender = await db.appender('xlsx_rows');
   for (const row of sheet.rows) {
     appender.appendBigInt(BigInt(row.rowNumber - sheet.headerRow + 1));
@@ -214,7 +224,9 @@ export async function writeBronze(db: Sql, plan: PartitionPlan, dir: string, onS
     await db.run(`COPY (${emptyBronze(plan.entity)}) TO ${lit(out)} ${PARQUET}`);
     return [];
   }
-  const counts = await db.all(`SELECT source_seq, count(*) AS n FROM read_parquet(${listLit(parts)}, union_by_name=true) GROUP BY source_seq`);
+  const counts = await db.all(
+    `SELECT source_seq, count(*) AS n FROM read_parquet(${listLit(parts)}, union_by_name=true) GROUP BY source_seq`,
+  );
   const bySeq = new Map(counts.map((r) => [Number(r.source_seq), Number(r.n)]));
   return plan.sources.map((s) => bySeq.get(s.seq) ?? 0);
 }
@@ -240,10 +252,14 @@ export async function recordCatalog(
       tables.push({ entity: plan.entity, columns, rowCount, files: plan.files.length });
     });
     for (const [i, t] of tables.entries()) {
-      await db.run(
-        `INSERT INTO bronze.catalog VALUES ($1::DATE, $2, ${listLit(t.columns)}::VARCHAR[], $3, $4, $5, $6, now()::TIMESTAMP)`,
-        [runDate, t.entity, t.files ?? 0, plans[i].sources.length, t.rowCount ?? 0, crawlId],
-      );
+      await db.run(`INSERT INTO bronze.catalog VALUES ($1::DATE, $2, ${listLit(t.columns)}::VARCHAR[], $3, $4, $5, $6, now()::TIMESTAMP)`, [
+        runDate,
+        t.entity,
+        t.files ?? 0,
+        plans[i].sources.length,
+        t.rowCount ?? 0,
+        crawlId,
+      ]);
       for (const [j, s] of plans[i].sources.entries()) {
         await db.run(`INSERT INTO bronze.sources VALUES ($1::DATE, $2, $3, $4, $5, ${listLit(s.header)}::VARCHAR[], $6)`, [
           runDate,
@@ -274,12 +290,14 @@ async function refreshBronzeView(db: Sql, lakeRoot: string, entity: Entity): Pro
   const contract = columnNames(entity);
   const headers = await db.all('SELECT DISTINCT unnest(header) AS h FROM bronze.sources WHERE entity = $1', [entity]);
   const wantsExtra = headers.some((r) => r.h && !contract.includes(String(r.h)));
-  const columns = (await db.all(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'bronze' AND table_name = $1`, [entity])).map((r) =>
-    String(r.column_name),
+  const columns = (await db.all(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'bronze' AND table_name = $1`, [entity])).map(
+    (r) => String(r.column_name),
   );
   if (columns.length > 0 && columns.includes('extra') === wantsExtra) return;
   const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
-  await db.run(`CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`);
+  await db.run(
+    `CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`,
+  );
 }
 
 export interface SourceInfo {
@@ -292,10 +310,10 @@ export interface SourceInfo {
 export async function catalogedSources(db: Sql, entity: Entity, runDate: string): Promise<SourceInfo[] | undefined> {
   const known = await db.all('SELECT 1 FROM bronze.catalog WHERE batch_date = $1::DATE AND entity = $2', [runDate, entity]);
   if (known.length === 0) return undefined;
-  const rows = await db.all('SELECT source_seq, source_file, header FROM bronze.sources WHERE batch_date = $1::DATE AND entity = $2 ORDER BY source_seq', [
-    runDate,
-    entity,
-  ]);
+  const rows = await db.all(
+    'SELECT source_seq, source_file, header FROM bronze.sources WHERE batch_date = $1::DATE AND entity = $2 ORDER BY source_seq',
+    [runDate, entity],
+  );
   return rows.map((r) => ({ seq: Number(r.source_seq), sourceFile: String(r.source_file), header: r.header as string[] }));
 }
 
@@ -309,6 +327,7 @@ function csvProblem(err: unknown, width: number): string {
   const line = /CSV Error on Line: (\d+)/.exec(text)?.[1];
   const count = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(text);
   if (line && count) return `line ${line} has ${count[2]} fields but the header has ${width}`;
-  if (line) return `line ${line}: ${text.split('\n').find((l) => l.trim() && !l.startsWith('CSV Error') && !l.includes('Error:')) ?? firstLine(err)}`;
+  if (line)
+    return `line ${line}: ${text.split('\n').find((l) => l.trim() && !l.startsWith('CSV Error') && !l.includes('Error:')) ?? firstLine(err)}`;
   return firstLine(err);
 }

@@ -222,7 +222,8 @@ export class LocalEngine {
   private async requireCatalog(db: Sql, runDate: string): Promise<void> {
     const missing: Entity[] = [];
     for (const entity of ENTITIES) if (!(await catalogedSources(db, entity, runDate))) missing.push(entity);
-    if (missing.length) throw missingResource(`${missing.join(', ')} for ${runDate} not catalogued: run the catalog stage for this date first`);
+    if (missing.length)
+      throw missingResource(`${missing.join(', ')} for ${runDate} not catalogued: run the catalog stage for this date first`);
   }
 
   async quality(runDate: string, thresholds: QualityThresholds, queryId: string, hooks: StageHooks = {}): Promise<QualityResult[]> {

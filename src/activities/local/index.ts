@@ -139,7 +139,8 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
 
   const requireFinished = <R>(id: string, what: string): JobRecord<R> => {
     const record = jobs.require<R>(id, what);
-    if (record.state !== 'SUCCEEDED') throw missingResource(`${what} ${id} has no results: it is ${record.state}${record.message ? ` (${record.message})` : ''}`);
+    if (record.state !== 'SUCCEEDED')
+      throw missingResource(`${what} ${id} has no results: it is ${record.state}${record.message ? ` (${record.message})` : ''}`);
     return record;
   };
 
@@ -232,7 +233,8 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     },
 
     async startWarehouseStatements({ run, operation, etlRunId }: WarehouseStatementsInput): Promise<StatementHandle> {
-      if (operation !== 'load' && operation !== 'verify') throw badConfig(`the local warehouse has no operation named ${JSON.stringify(operation)}`);
+      if (operation !== 'load' && operation !== 'verify')
+        throw badConfig(`the local warehouse has no operation named ${JSON.stringify(operation)}`);
       checkRunDate(run.runDate);
       const id = JobStore.idFor('statement', run, operation);
       await engine.ready();
@@ -241,7 +243,10 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
           const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`));
           return { result: { operation, page: result } };
         }
-        const loaded = await engine.load({ runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId }, hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`));
+        const loaded = await engine.load(
+          { runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId },
+          hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`),
+        );
         return { metrics: loaded.metrics, result: { operation, rowsAffected: loaded.rowsAffected } };
       });
       return { statementId: id };
@@ -259,7 +264,8 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
 
     async getStatementResult({ statementId, nextToken }: StatementRef & { nextToken?: string }): Promise<ResultPage> {
       const record = requireFinished<StatementResult>(statementId, 'local warehouse statement');
-      if (!record.result?.page) throw missingResource(`local warehouse statement ${statementId} (${record.result?.operation ?? 'unknown'}) has no result set`);
+      if (!record.result?.page)
+        throw missingResource(`local warehouse statement ${statementId} (${record.result?.operation ?? 'unknown'}) has no result set`);
       return page(record.result.page, nextToken);
     },
 

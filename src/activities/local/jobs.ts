@@ -153,14 +153,21 @@ export class JobStore {
   /** The same RunRef (and operation) always names the same job. */
   static idFor(kind: JobKind, run: RunRef, operation = ''): string {
     const digest = createHash('sha256')
-      .update(JSON.stringify(run.executionId ? [run.workflowId, run.executionId, run.stage, run.stageAttempt, operation] : [run.workflowId, run.stage, run.stageAttempt, operation]))
+      .update(
+        JSON.stringify(
+          run.executionId
+            ? [run.workflowId, run.executionId, run.stage, run.stageAttempt, operation]
+            : [run.workflowId, run.stage, run.stageAttempt, operation],
+        ),
+      )
       .digest('hex')
       .slice(0, 12);
     return `${kind}-${run.runDate}-${operation ? `${operation}-` : ''}${digest}`;
   }
 
   private file(id: string): string {
-    if (!/^[a-z]+-[0-9-]+-[a-z0-9-]+$/i.test(id)) throw missingResource(`local job id ${JSON.stringify(id)} is not one this backend issues`);
+    if (!/^[a-z]+-[0-9-]+-[a-z0-9-]+$/i.test(id))
+      throw missingResource(`local job id ${JSON.stringify(id)} is not one this backend issues`);
     return path.join(this.options.dir, `${id}.json`);
   }
 
@@ -264,7 +271,14 @@ export class JobStore {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { record: this.require<R>(id, label), existed: true };
       throw err;
     }
-    const live: Live = { cancelled: false, active: false, progress: 0, metrics: {}, done: Promise.resolve(), written: { at: Date.now(), progress: 0, metrics: '{}' } };
+    const live: Live = {
+      cancelled: false,
+      active: false,
+      progress: 0,
+      metrics: {},
+      done: Promise.resolve(),
+      written: { at: Date.now(), progress: 0, metrics: '{}' },
+    };
     this.live.set(id, live);
     const beat = setInterval(() => this.beat(id, live), this.options.heartbeatMs);
     beat.unref();
@@ -288,11 +302,28 @@ export class JobStore {
       try {
         const out = await work(ctx);
         if (live.cancelled) throw new JobCancelled();
-        final = { ...record, state: 'SUCCEEDED', message: out.message, metrics: { ...live.metrics, ...out.metrics, progress: 1 }, result: out.result };
+        final = {
+          ...record,
+          state: 'SUCCEEDED',
+          message: out.message,
+          metrics: { ...live.metrics, ...out.metrics, progress: 1 },
+          result: out.result,
+        };
       } catch (err) {
         final = live.cancelled
-          ? { ...record, state: 'CANCELLED', message: `${label} was stopped on request`, metrics: { ...live.metrics, progress: live.progress } }
-          : { ...record, state: 'FAILED', message: messageOf(err), failureType: failureTypeOf(err), metrics: { ...live.metrics, progress: live.progress } };
+          ? {
+              ...record,
+              state: 'CANCELLED',
+              message: `${label} was stopped on request`,
+              metrics: { ...live.metrics, progress: live.progress },
+            }
+          : {
+              ...record,
+              state: 'FAILED',
+              message: messageOf(err),
+              failureType: failureTypeOf(err),
+              metrics: { ...live.metrics, progress: live.progress },
+            };
       } finally {
         clearInterval(beat);
       }
@@ -301,7 +332,14 @@ export class JobStore {
         this.write({ ...final, heartbeatAt: at, finishedAt: at });
       } catch (err) {
         // The worker lives on: the stage reads this failure, naming the file, instead of a dead process.
-        this.unwritten.set(id, { ...final, state: 'FAILED', retryable: true, message: `${label}: ${messageOf(err)}`, heartbeatAt: at, finishedAt: at });
+        this.unwritten.set(id, {
+          ...final,
+          state: 'FAILED',
+          retryable: true,
+          message: `${label}: ${messageOf(err)}`,
+          heartbeatAt: at,
+          finishedAt: at,
+        });
       }
       this.live.delete(id);
     })();
@@ -318,7 +356,11 @@ export class JobStore {
     try {
       const record = this.read(id);
       if (!record || record.state !== 'RUNNING') return;
-      this.write({ ...record, heartbeatAt: new Date().toISOString(), metrics: { ...record.metrics, ...live.metrics, progress: live.progress } });
+      this.write({
+        ...record,
+        heartbeatAt: new Date().toISOString(),
+        metrics: { ...record.metrics, ...live.metrics, progress: live.progress },
+      });
     } catch {
       // A heartbeat that cannot be written (full disk) is tried again next beat; the job's end reports it.
     }

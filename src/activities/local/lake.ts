@@ -83,7 +83,9 @@ export class Lake {
     const root = fs.realpathSync(this.root);
     const real = fs.realpathSync(dir);
     if (real !== root && !real.startsWith(root + path.sep)) {
-      throw invalidData(`${prefix}: the partition folder resolves to ${real}, outside the lake folder ${root}; nothing outside the lake is read`);
+      throw invalidData(
+        `${prefix}: the partition folder resolves to ${real}, outside the lake folder ${root}; nothing outside the lake is read`,
+      );
     }
   }
 

@@ -41,7 +41,9 @@ function manifestFor(lake: Lake, runDate: string, etlRunId: string | undefined):
   const manifest = readBatchManifest(lake, runDate);
   if (!manifest) throw missingResource(`no transformed batch for ${runDate} in ${lake.root}/processed: run the transform stage first`);
   if (etlRunId && manifest.etlRunId !== etlRunId) {
-    throw badConfig(`the lake's batch ${runDate} was written by ETL run ${manifest.etlRunId}, not ${etlRunId}: a later transform replaced it; load that run instead`);
+    throw badConfig(
+      `the lake's batch ${runDate} was written by ETL run ${manifest.etlRunId}, not ${etlRunId}: a later transform replaced it; load that run instead`,
+    );
   }
   return manifest;
 }
@@ -75,11 +77,14 @@ export async function loadBatch(
     const staged: Record<string, string> = {};
     for (const k of KEYED) {
       const files = goldFiles(lake, k.table, runDate);
-      if (files.length === 0) throw missingResource(`no gold ${k.table} Parquet for ${runDate} in ${lake.tableDir('gold', k.table, runDate)}`);
+      if (files.length === 0)
+        throw missingResource(`no gold ${k.table} Parquet for ${runDate} in ${lake.tableDir('gold', k.table, runDate)}`);
       staged[k.table] = `read_parquet(${listLit(files)})`;
     }
     const rejectFiles = ENTITIES.flatMap((e) => lake.parquetFiles(lake.tableDir('rejects', e, runDate)));
-    const stagedRejects = rejectFiles.length ? `read_parquet(${listLit(rejectFiles)}, union_by_name=true)` : '(SELECT * FROM analytics.rejects LIMIT 0)';
+    const stagedRejects = rejectFiles.length
+      ? `read_parquet(${listLit(rejectFiles)}, union_by_name=true)`
+      : '(SELECT * FROM analytics.rejects LIMIT 0)';
     // Dates whose totals may change: where this batch's old rows, the rows it replaces, and its new rows fall.
     await exec(`CREATE OR REPLACE TEMP TABLE affected_dates AS
       SELECT order_date FROM analytics.fact_orders WHERE batch_date = ${batch}
@@ -121,7 +126,9 @@ export async function loadBatch(
     rowsAffected += Number(rejects.n);
 
     const m = manifest.metrics;
-    const counts = ENTITIES.flatMap((e) => ['read', 'loaded', 'rejected', 'duplicates'].map((kind) => String(Math.round(m[`${e}.${kind}`] ?? 0))));
+    const counts = ENTITIES.flatMap((e) =>
+      ['read', 'loaded', 'rejected', 'duplicates'].map((kind) => String(Math.round(m[`${e}.${kind}`] ?? 0))),
+    );
     const transformMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
     await exec(`DELETE FROM analytics.load_audit WHERE batch_date = ${batch}`);
     await exec(`INSERT INTO analytics.load_audit VALUES (${batch}, ${lit(manifest.etlRunId)}, ${lit(input.statementId)}, ${lit(input.workflowId)},
@@ -155,7 +162,10 @@ export async function verifyBatch(db: Sql, lake: Lake, runDate: string): Promise
     const superseded = files.length
       ? `(SELECT count(*) FROM read_parquet(${listLit(files)}) s JOIN analytics.${k.table} t ON t.${key} = s.${key} WHERE t.batch_date > ${batch})`
       : '0';
-    const revenue = k.entity === 'orders' ? `(SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR FROM analytics.fact_orders WHERE batch_date = ${batch})` : 'NULL';
+    const revenue =
+      k.entity === 'orders'
+        ? `(SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR FROM analytics.fact_orders WHERE batch_date = ${batch})`
+        : 'NULL';
     const r = await db.one(`SELECT (SELECT count(*) FROM analytics.${k.table} WHERE batch_date = ${batch}) AS warehouse_rows,
       ${superseded} AS superseded_rows, ${revenue} AS revenue`);
     rows.push([k.entity, Number(r.warehouse_rows), Number(r.superseded_rows), r.revenue === null ? null : Number(r.revenue)]);

@@ -38,9 +38,10 @@ function source(file: RawFile): NodeJS.ReadableStream {
 }
 
 function gzipProblem(file: RawFile, err: unknown): Error {
-  const reason = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || /unexpected end/i.test(String(err))
-    ? 'is truncated: its gzip stream ends before the end-of-stream marker (an upload cut short?)'
-    : `is not valid gzip data (${(err as Error).message})`;
+  const reason =
+    (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || /unexpected end/i.test(String(err))
+      ? 'is truncated: its gzip stream ends before the end-of-stream marker (an upload cut short?)'
+      : `is not valid gzip data (${(err as Error).message})`;
   return invalidData(`${file.key}: ${reason}; nothing of it was loaded`, { file: file.key });
 }
 
@@ -114,7 +115,8 @@ export async function probeCsv(file: RawFile): Promise<CsvProbe> {
   const problem = (text: string): CsvProbe => ({ problem: text, header: [] });
   if (starts(0xff, 0xfe) || starts(0xfe, 0xff)) return problem('is UTF-16 text, not UTF-8; save it as UTF-8 (a BOM is fine)');
   if (starts(0x1f, 0x8b)) return problem(`holds gzip-compressed data but its name does not end in .gz; rename it ${file.name}.gz`);
-  if (starts(0x50, 0x4b, 0x03, 0x04)) return problem('is a zip archive (a workbook saved as .csv?); save it as CSV, or name it .xlsx if it is a workbook');
+  if (starts(0x50, 0x4b, 0x03, 0x04))
+    return problem('is a zip archive (a workbook saved as .csv?); save it as CSV, or name it .xlsx if it is a workbook');
   const nul = bytes.indexOf(0);
   if (nul >= 0) return problem(`holds NUL bytes (line ${lineOf(bytes, nul)}): binary data or UTF-16, not UTF-8 text`);
   const whole = bytes.length < PROBE_BYTES;

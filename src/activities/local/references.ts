@@ -35,9 +35,9 @@ export async function syncDimensionKeys(db: Sql, lake: Lake, entity: DimensionEn
     if (files.length > 0) wanted.set(date, { files, signature: signature(files) });
   }
   const indexed = new Map(
-    (await db.all(`SELECT strftime(batch_date, '%Y-%m-%d') AS d, signature FROM bronze.dimension_key_batches WHERE entity = $1`, [entity])).map(
-      (r) => [String(r.d), String(r.signature)] as [string, string],
-    ),
+    (
+      await db.all(`SELECT strftime(batch_date, '%Y-%m-%d') AS d, signature FROM bronze.dimension_key_batches WHERE entity = $1`, [entity])
+    ).map((r) => [String(r.d), String(r.signature)] as [string, string]),
   );
   const stale = [...indexed.keys()].filter((d) => wanted.get(d)?.signature !== indexed.get(d));
   const fresh = [...wanted.entries()].filter(([d, w]) => indexed.get(d) !== w.signature);

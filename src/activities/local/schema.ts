@@ -145,7 +145,10 @@ const RENAMED_COLUMNS = [
 export async function ensureSchema(db: Sql): Promise<void> {
   await db.run(DDL);
   for (const [table, from, to] of RENAMED_COLUMNS) {
-    const old = await db.all(`SELECT 1 FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = $1 AND column_name = $2`, [table, from]);
+    const old = await db.all(`SELECT 1 FROM duckdb_columns() WHERE schema_name = 'analytics' AND table_name = $1 AND column_name = $2`, [
+      table,
+      from,
+    ]);
     if (old.length > 0) await db.run(`ALTER TABLE analytics.${table} RENAME COLUMN ${from} TO ${to}`);
   }
 }

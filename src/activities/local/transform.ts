@@ -48,7 +48,13 @@ export interface TransformHooks {
   checkCancelled?: () => void;
 }
 
-export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRunId: string, hooks: TransformHooks = {}): Promise<TransformOutput> {
+export async function transformBatch(
+  db: Sql,
+  lake: Lake,
+  runDate: string,
+  etlRunId: string,
+  hooks: TransformHooks = {},
+): Promise<TransformOutput> {
   const startedAt = new Date().toISOString();
   const step = (fraction: number) => {
     hooks.checkCancelled?.();
@@ -79,7 +85,10 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
   try {
     for (const entity of ENTITIES) {
       const files = bronzeFiles(lake, entity, runDate);
-      if (files.length === 0) throw missingResource(`no bronze Parquet of ${entity} for ${runDate} in ${lake.tableDir('bronze', entity, runDate)}: run the catalog stage again`);
+      if (files.length === 0)
+        throw missingResource(
+          `no bronze Parquet of ${entity} for ${runDate} in ${lake.tableDir('bronze', entity, runDate)}: run the catalog stage again`,
+        );
       bronze[entity] = await bronzeRelation(db, files);
     }
     step(0.1);
@@ -88,7 +97,8 @@ export async function transformBatch(db: Sql, lake: Lake, runDate: string, etlRu
     const batch = `${lit(runDate)}::DATE`;
     for (const entity of ENTITIES) {
       const v = verdicts(entity);
-      const counts = await db.one(`SELECT count(*) FILTER (WHERE reason IS NULL) AS loaded, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
+      const counts =
+        await db.one(`SELECT count(*) FILTER (WHERE reason IS NULL) AS loaded, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
           coalesce(sum(copies - 1), 0) AS duplicates FROM ${v}`);
       const [loaded, rejected, duplicates] = [Number(counts.loaded), Number(counts.rejected), Number(counts.duplicates)];
       Object.assign(metrics, {

@@ -39,7 +39,10 @@ const GATE = gateStatement(duckdb);
 const MATERIALISED = new Set(ENTITIES.map((e) => `${e}_verdicts`));
 
 const GATE_COLUMNS: Record<string, string> = Object.fromEntries(
-  ENTITIES.map((e) => [`${e}_verdicts`, ['reason', 'complete', ...COLUMNS[e].filter((c) => c.key || c.refersTo).map((c) => ident(`t_${c.name}`))].join(', ')]),
+  ENTITIES.map((e) => [
+    `${e}_verdicts`,
+    ['reason', 'complete', ...COLUMNS[e].filter((c) => c.key || c.refersTo).map((c) => ident(`t_${c.name}`))].join(', '),
+  ]),
 );
 
 /**
@@ -54,7 +57,9 @@ export async function buildVerdicts(
   options: { step?: (done: number) => void; forGate?: boolean } = {},
 ): Promise<void> {
   for (const entity of ENTITIES) {
-    await db.run(`CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity]}`);
+    await db.run(
+      `CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity]}`,
+    );
   }
   for (const entity of ['customers', 'products'] as const) {
     await syncDimensionKeys(db, lake, entity);

@@ -97,7 +97,8 @@ export function formatNoticeText(notice: Notice, webUiUrl: string): string {
   const failedChecks = notice.quality?.filter((q) => !q.passed) ?? [];
   if (notice.quality?.length) {
     lines.push('', `quality gate: ${notice.quality.length - failedChecks.length}/${notice.quality.length} checks passed`);
-    for (const q of failedChecks) lines.push(`  FAIL ${q.entity}.${q.check} = ${Number.isInteger(q.value) ? q.value : q.value.toFixed(4)} (needs >= ${q.threshold})`);
+    for (const q of failedChecks)
+      lines.push(`  FAIL ${q.entity}.${q.check} = ${Number.isInteger(q.value) ? q.value : q.value.toFixed(4)} (needs >= ${q.threshold})`);
   }
   if (notice.unread?.length) {
     lines.push('', `not read (${notice.unread.length}): nothing of these is in the warehouse`);
@@ -117,5 +118,7 @@ export function formatNoticeLine(notice: Notice, webUiUrl: string): string {
   const transform = notice.stages.find((s) => s.stage === 'transform');
   const counts = keyCounts(transform?.metrics);
   const unread = notice.unread?.length ? `${notice.unread.length} not read: ${notice.unread.map((u) => u.key).join(', ')}` : '';
-  return redact([`[notify] ${noticeStatus(notice)} ${notice.runDate}`, stages, counts, unread, runLink(webUiUrl, notice)].filter(Boolean).join(' | '));
+  return redact(
+    [`[notify] ${noticeStatus(notice)} ${notice.runDate}`, stages, counts, unread, runLink(webUiUrl, notice)].filter(Boolean).join(' | '),
+  );
 }

@@ -132,7 +132,11 @@ async function postWebhook(target: WebhookTarget, body: string, key: string, tim
   try {
     response = await fetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key, ...(target.authorization ? { authorization: target.authorization } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': key,
+        ...(target.authorization ? { authorization: target.authorization } : {}),
+      },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -212,9 +216,18 @@ export function createLocalNotifier(config: LocalConfig, options: NotifierOption
     } catch (err) {
       // Cannot tell whether it was sent before: sending it (again) beats not sending it at all.
       const error = redactError(err, secrets);
-      warn(`could not read the outbox to look for an earlier copy of the notice: ${error}`, { channel: outboxChannel, error, noticeKey: original.key });
+      warn(`could not read the outbox to look for an earlier copy of the notice: ${error}`, {
+        channel: outboxChannel,
+        error,
+        noticeKey: original.key,
+      });
     }
-    if (earlier) return { messageId: earlier.messageId, channels: earlier.channels, ...(earlier.failures?.length ? { failures: earlier.failures } : {}) };
+    if (earlier)
+      return {
+        messageId: earlier.messageId,
+        channels: earlier.channels,
+        ...(earlier.failures?.length ? { failures: earlier.failures } : {}),
+      };
 
     // Whatever the notice carries (stage messages are other activities' errors) is redacted once, here.
     const notice: Notice = {

@@ -15,7 +15,14 @@ import path from 'node:path';
 import { projectFile } from '../../activities/aws/project-files';
 import { ensureSheetTables } from './sheet-tables';
 import { CreateWorkGroupCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
-import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, GetCrawlerCommand, GetDatabaseCommand, GetJobCommand } from '@aws-sdk/client-glue';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  CreateJobCommand,
+  GetCrawlerCommand,
+  GetDatabaseCommand,
+  GetJobCommand,
+} from '@aws-sdk/client-glue';
 import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
 import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
@@ -71,7 +78,8 @@ async function lookup<T>(resource: string, action: string, read: () => Promise<T
   } catch (err) {
     const msg = String((err as Error).message ?? '');
     // A missing Athena workgroup is a rejected request that says so.
-    if (NOT_FOUND_ERRORS.has(awsErrorName(err)) || (awsErrorName(err) === 'InvalidRequestException' && NOT_FOUND_MESSAGE.test(msg))) return undefined;
+    if (NOT_FOUND_ERRORS.has(awsErrorName(err)) || (awsErrorName(err) === 'InvalidRequestException' && NOT_FOUND_MESSAGE.test(msg)))
+      return undefined;
     return awsCall(resource, action, () => Promise.reject(err));
   }
 }
@@ -102,16 +110,20 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
       s3.send(
         new CreateBucketCommand({
           Bucket: bucket,
-          ...(config.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: config.region as BucketLocationConstraint } }),
+          ...(config.region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: config.region as BucketLocationConstraint } }),
         }),
       ),
     ),
   );
   const folders = [paths.rawKey, paths.processedKey, `${config.prefix}scripts/`];
-  if (config.athenaOutput.startsWith(`s3://${bucket}/`)) folders.push(config.athenaOutput.slice(`s3://${bucket}/`.length).replace(/\/?$/, '/'));
+  if (config.athenaOutput.startsWith(`s3://${bucket}/`))
+    folders.push(config.athenaOutput.slice(`s3://${bucket}/`.length).replace(/\/?$/, '/'));
   for (const key of folders) {
     const res = `S3 folder s3://${bucket}/${key}`;
-    const found = hasBucket && (await lookup(res, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) !== undefined;
+    const found =
+      hasBucket && (await lookup(res, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) !== undefined;
     await ensure(res, found, () => awsCall(res, 'PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '' }))));
   }
 
@@ -120,12 +132,17 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
   const db = await lookup(dbRes, 'GetDatabase', () => glue.send(new GetDatabaseCommand({ Name: config.glueDatabase })));
   await ensure(dbRes, db !== undefined, () =>
     awsCall(dbRes, 'CreateDatabase', () =>
-      glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: config.glueDatabase, Description: 'Raw e-commerce files, as crawled from raw/' } })),
+      glue.send(
+        new CreateDatabaseCommand({
+          DatabaseInput: { Name: config.glueDatabase, Description: 'Raw e-commerce files, as crawled from raw/' },
+        }),
+      ),
     ),
   );
 
   const needRole = () => {
-    if (!config.glueRoleArn) throw badConfig('PIPELINE_GLUE_ROLE_ARN is required to create the Glue crawler and job (the role they run as)');
+    if (!config.glueRoleArn)
+      throw badConfig('PIPELINE_GLUE_ROLE_ARN is required to create the Glue crawler and job (the role they run as)');
     return config.glueRoleArn;
   };
 
@@ -152,7 +169,10 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
               Targets: { S3Targets: [{ Path: paths.rawUri, Exclusions: ['**.xlsx'] }] },
               SchemaChangePolicy: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG' },
               RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
-              Configuration: JSON.stringify({ Version: 1.0, Grouping: { TableLevelConfiguration: tableLevel, TableGroupingPolicy: 'CombineCompatibleSchemas' } }),
+              Configuration: JSON.stringify({
+                Version: 1.0,
+                Grouping: { TableLevelConfiguration: tableLevel, TableGroupingPolicy: 'CombineCompatibleSchemas' },
+              }),
             }),
           ),
         ),
@@ -165,9 +185,13 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
   const rulesKey = rulesObjectKey(config);
   const rulesRes = `Glue job rules s3://${bucket}/${rulesKey}`;
   const rules = Buffer.from(rulesArtifactText('spark'));
-  const rulesHead = hasBucket ? await lookup(rulesRes, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rulesKey }))) : undefined;
+  const rulesHead = hasBucket
+    ? await lookup(rulesRes, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rulesKey })))
+    : undefined;
   const uploadRules = () =>
-    awsCall(rulesRes, 'PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: rulesKey, Body: rules, ContentType: 'application/json' })));
+    awsCall(rulesRes, 'PutObject', () =>
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: rulesKey, Body: rules, ContentType: 'application/json' })),
+    );
   const rulesDetail = `rules model ${MODEL_VERSION}, rendered from src/shared for Spark`;
   if (rulesHead && rulesHead.ETag?.replace(/"/g, '') !== md5(rules)) {
     if (options.apply) {
@@ -186,8 +210,13 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
     record({ resource: jobRes, state: 'skipped', detail: 'no job script' });
   } else {
     const script = readFileSync(scriptPath);
-    const head = hasBucket ? await lookup(scriptRes, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: paths.scriptKey }))) : undefined;
-    const upload = () => awsCall(scriptRes, 'PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: paths.scriptKey, Body: script, ContentType: 'text/x-python' })));
+    const head = hasBucket
+      ? await lookup(scriptRes, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: paths.scriptKey })))
+      : undefined;
+    const upload = () =>
+      awsCall(scriptRes, 'PutObject', () =>
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: paths.scriptKey, Body: script, ContentType: 'text/x-python' })),
+      );
     if (head && head.ETag?.replace(/"/g, '') !== md5(script)) {
       if (options.apply) {
         await upload();
@@ -281,7 +310,8 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
 /** How an existing job differs from the one setup creates, in words; empty when it does not. */
 function jobDifferences(job: { GlueVersion?: string; Command?: { ScriptLocation?: string } }, scriptUri: string): string[] {
   const out: string[] = [];
-  if (job.GlueVersion !== GLUE_VERSION) out.push(`runs Glue ${job.GlueVersion ?? '(version not set)'}, expected ${GLUE_VERSION} (${GLUE_RUNTIME})`);
+  if (job.GlueVersion !== GLUE_VERSION)
+    out.push(`runs Glue ${job.GlueVersion ?? '(version not set)'}, expected ${GLUE_VERSION} (${GLUE_RUNTIME})`);
   if (job.Command?.ScriptLocation !== scriptUri) out.push(`runs ${job.Command?.ScriptLocation ?? 'no script'}, expected ${scriptUri}`);
   return out;
 }
@@ -303,7 +333,12 @@ export function ddlTables(ddl: string[], schema: string): string[] {
 }
 
 /** The plan's Redshift step: what ddl.sql would create, read from the catalog; unknown when it cannot be read. */
-async function planWarehouse(clients: AwsClients, config: AwsConfig, ddl: string[], timeoutMs: number): Promise<Omit<SetupStep, 'resource'>> {
+async function planWarehouse(
+  clients: AwsClients,
+  config: AwsConfig,
+  ddl: string[],
+  timeoutMs: number,
+): Promise<Omit<SetupStep, 'resource'>> {
   const schema = config.redshift.schema;
   const wanted = ddlTables(ddl, schema);
   const script = `ddl.sql (${ddl.length} statements, all IF NOT EXISTS)`;
@@ -327,7 +362,8 @@ async function planWarehouse(clients: AwsClients, config: AwsConfig, ddl: string
     const reason = String((err as Error).message ?? err).replace(/\s+/g, ' ');
     return { state: 'unknown', detail: `could not read the warehouse catalog (${reason}); --apply would run ${script}` };
   }
-  if (!rows.some((r) => r.kind === 'schema')) return { state: 'missing', detail: `would run ${script}: schema and ${wanted.length} tables` };
+  if (!rows.some((r) => r.kind === 'schema'))
+    return { state: 'missing', detail: `would run ${script}: schema and ${wanted.length} tables` };
   const present = new Set(rows.filter((r) => r.kind === 'table').map((r) => r.name));
   const absent = wanted.filter((t) => !present.has(t));
   if (absent.length > 0) return { state: 'missing', detail: `schema exists; would run ${script} to create ${absent.join(', ')}` };
@@ -350,10 +386,14 @@ async function readRows(clients: AwsClients, statementId: string): Promise<{ kin
 async function waitForStatement(clients: AwsClients, statementId: string, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const d = await awsCall(`Redshift statement ${statementId}`, 'DescribeStatement', () => clients.redshiftData.send(new DescribeStatementCommand({ Id: statementId })));
+    const d = await awsCall(`Redshift statement ${statementId}`, 'DescribeStatement', () =>
+      clients.redshiftData.send(new DescribeStatementCommand({ Id: statementId })),
+    );
     if (d.Status === 'FINISHED') return;
-    if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(`Redshift statement ${statementId} (${what}) ${d.Status}: ${d.Error ?? 'no error message'}`);
-    if (Date.now() >= deadline) throw new Error(`Redshift statement ${statementId} (${what}) still ${d.Status} after ${Math.round(timeoutMs / 1000)} s`);
+    if (d.Status === 'FAILED' || d.Status === 'ABORTED')
+      throw new Error(`Redshift statement ${statementId} (${what}) ${d.Status}: ${d.Error ?? 'no error message'}`);
+    if (Date.now() >= deadline)
+      throw new Error(`Redshift statement ${statementId} (${what}) still ${d.Status} after ${Math.round(timeoutMs / 1000)} s`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }

@@ -64,18 +64,22 @@ export function sheetTableDifferences(table: Table, wanted: TableInput): string[
   const out: string[] = [];
   const sd = table.StorageDescriptor ?? {};
   const want = wanted.StorageDescriptor!;
-  const names = (cols: { Name?: string; Type?: string }[] | undefined) => (cols ?? []).map((c) => `${c.Name ?? ''} ${c.Type ?? ''}`).join(', ');
+  const names = (cols: { Name?: string; Type?: string }[] | undefined) =>
+    (cols ?? []).map((c) => `${c.Name ?? ''} ${c.Type ?? ''}`).join(', ');
   if (sd.Location?.replace(/\/?$/, '/') !== want.Location) out.push(`reads ${sd.Location ?? 'no location'}, expected ${want.Location}`);
   if (sd.SerdeInfo?.SerializationLibrary !== want.SerdeInfo!.SerializationLibrary) {
     out.push(`uses SerDe ${sd.SerdeInfo?.SerializationLibrary ?? '(none)'}, expected ${want.SerdeInfo!.SerializationLibrary}`);
   }
   for (const [key, value] of Object.entries(want.SerdeInfo!.Parameters ?? {})) {
-    if (sd.SerdeInfo?.Parameters?.[key] !== value) out.push(`SerDe parameter ${key} is ${JSON.stringify(sd.SerdeInfo?.Parameters?.[key] ?? null)}, expected ${JSON.stringify(value)}`);
+    if (sd.SerdeInfo?.Parameters?.[key] !== value)
+      out.push(`SerDe parameter ${key} is ${JSON.stringify(sd.SerdeInfo?.Parameters?.[key] ?? null)}, expected ${JSON.stringify(value)}`);
   }
   if (names(sd.Columns) !== names(want.Columns)) out.push(`has columns (${names(sd.Columns)}), expected (${names(want.Columns)})`);
-  if (names(table.PartitionKeys) !== names(wanted.PartitionKeys)) out.push(`is partitioned by (${names(table.PartitionKeys)}), expected (${names(wanted.PartitionKeys)})`);
+  if (names(table.PartitionKeys) !== names(wanted.PartitionKeys))
+    out.push(`is partitioned by (${names(table.PartitionKeys)}), expected (${names(wanted.PartitionKeys)})`);
   for (const [key, value] of Object.entries(wanted.Parameters ?? {})) {
-    if (table.Parameters?.[key] !== value) out.push(`${key} is ${JSON.stringify(table.Parameters?.[key] ?? null)}, expected ${JSON.stringify(value)}`);
+    if (table.Parameters?.[key] !== value)
+      out.push(`${key} is ${JSON.stringify(table.Parameters?.[key] ?? null)}, expected ${JSON.stringify(value)}`);
   }
   return out;
 }
@@ -92,7 +96,12 @@ export interface SheetTableStep {
  * existing one is `exists` when it is what setup would create, `outdated` (with the differences, and
  * left unchanged) otherwise. Run after the Glue database is ensured.
  */
-export async function ensureSheetTables(glue: GlueClient, config: AwsConfig, record: (step: SheetTableStep) => void, options: { apply: boolean }): Promise<void> {
+export async function ensureSheetTables(
+  glue: GlueClient,
+  config: AwsConfig,
+  record: (step: SheetTableStep) => void,
+  options: { apply: boolean },
+): Promise<void> {
   for (const entity of ENTITIES) {
     const wanted = sheetTableInput(config, entity);
     const resource = `Glue table ${config.glueDatabase}.${wanted.Name}`;
@@ -107,14 +116,21 @@ export async function ensureSheetTables(glue: GlueClient, config: AwsConfig, rec
     if (existing) {
       const differs = sheetTableDifferences(existing, wanted);
       if (differs.length === 0) record({ resource, state: 'exists' });
-      else record({ resource, state: 'outdated', detail: `${differs.join('; ')} (setup does not change an existing table: delete it and run setup --apply)` });
+      else
+        record({
+          resource,
+          state: 'outdated',
+          detail: `${differs.join('; ')} (setup does not change an existing table: delete it and run setup --apply)`,
+        });
       continue;
     }
     if (!options.apply) {
       record({ resource, state: 'missing', detail: `would create: ${detail}` });
       continue;
     }
-    await awsCall(resource, 'CreateTable', () => glue.send(new CreateTableCommand({ DatabaseName: config.glueDatabase, TableInput: wanted })));
+    await awsCall(resource, 'CreateTable', () =>
+      glue.send(new CreateTableCommand({ DatabaseName: config.glueDatabase, TableInput: wanted })),
+    );
     record({ resource, state: 'created', detail });
   }
 }

@@ -25,7 +25,9 @@ export function registerAwsCommands(program: Command): void {
     .action(async (opts: { apply?: boolean; skipWarehouse?: boolean }) => {
       const config = loadAwsConfig(process.env);
       const clients = createAwsClients(config);
-      console.log(`${opts.apply ? 'Setting up' : 'Plan for'} the aws backend in ${config.region} (bucket ${config.bucket}${config.prefix ? `, prefix ${config.prefix}` : ''})`);
+      console.log(
+        `${opts.apply ? 'Setting up' : 'Plan for'} the aws backend in ${config.region} (bucket ${config.bucket}${config.prefix ? `, prefix ${config.prefix}` : ''})`,
+      );
       try {
         const steps = await runSetup(config, clients, {
           apply: Boolean(opts.apply),
@@ -36,7 +38,10 @@ export function registerAwsCommands(program: Command): void {
         const unknown = steps.filter((s) => s.state === 'unknown').length;
         const leftAlone = steps.filter((s) => s.state === 'outdated' && !s.applyUpdates).length;
         if (!opts.apply) console.log(todo ? `${todo} change(s) to make: run again with --apply` : 'nothing to change');
-        if (leftAlone) console.log(`${leftAlone} outdated resource(s) that setup leaves as they are: it never changes an existing crawler or job (see above)`);
+        if (leftAlone)
+          console.log(
+            `${leftAlone} outdated resource(s) that setup leaves as they are: it never changes an existing crawler or job (see above)`,
+          );
         if (unknown) console.log(`${unknown} resource(s) could not be checked (see above)`);
       } catch (err) {
         throw new UserError(`aws setup: ${(err as Error).message}`);

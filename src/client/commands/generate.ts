@@ -42,11 +42,16 @@ export function formatGenerateSummary(result: GenerateResult, lakeDir: string, e
   const lines: string[] = [];
   const rows = result.files.reduce((s, f) => s + f.rows, 0);
   const bytes = result.files.reduce((s, f) => s + f.bytes, 0);
-  lines.push(`wrote ${result.files.length} files, ${n(rows)} rows, ${(bytes / 1024 / 1024).toFixed(1)} MiB under ${lakeDir} in ${(elapsedMs / 1000).toFixed(1)} s`);
+  lines.push(
+    `wrote ${result.files.length} files, ${n(rows)} rows, ${(bytes / 1024 / 1024).toFixed(1)} MiB under ${lakeDir} in ${(elapsedMs / 1000).toFixed(1)} s`,
+  );
   const written = new Set(result.files.map((f) => f.date));
   for (const day of result.plan.days) {
     if (!written.has(day.date)) continue;
-    const changes = day.index === 0 ? '' : ` (+${day.newCustomers} new, ${day.updatedCustomers} updated; products +${day.newProducts} new, ${day.updatedProducts} repriced)`;
+    const changes =
+      day.index === 0
+        ? ''
+        : ` (+${day.newCustomers} new, ${day.updatedCustomers} updated; products +${day.newProducts} new, ${day.updatedProducts} repriced)`;
     lines.push(`  ${day.date}: ${n(day.customers)} customers, ${n(day.products)} products, ${n(day.orders)} orders${changes}`);
   }
   if (result.skippedDates.length) lines.push(`skipped (partitions already there): ${result.skippedDates.join(', ')}`);
@@ -62,7 +67,9 @@ export function formatGenerateSummary(result: GenerateResult, lakeDir: string, e
       const counts = ENTITIES.map((e) => sum(e, kind));
       table.push([kind, ...counts.map((c) => (c ? n(c) : '-')), n(counts.reduce((a, b) => a + b, 0))]);
     }
-    lines.push('dirty rows injected (reject reasons; exact duplicates collapse and still load once; needs_cleaning rows load after cleaning):');
+    lines.push(
+      'dirty rows injected (reject reasons; exact duplicates collapse and still load once; needs_cleaning rows load after cleaning):',
+    );
     lines.push(table.toString());
   }
   return lines.join('\n');
@@ -74,9 +81,22 @@ export function registerGenerateCommand(program: Command): void {
     .description('write realistic fake raw files (customers, products, orders) into the lake for one or more dates')
     .requiredOption('-d, --date <date>', 'first date YYYY-MM-DD', parseDate)
     .addOption(new Option('--days <n>', 'number of consecutive dates').argParser(wholeNumber(1, MAX_DAYS)).default(1))
-    .addOption(new Option('--scale <scale>', Object.entries(SCALES).map(([k, v]) => `${k}: ${v.description}`).join('; ')).argParser(parseScale).default('small'))
+    .addOption(
+      new Option(
+        '--scale <scale>',
+        Object.entries(SCALES)
+          .map(([k, v]) => `${k}: ${v.description}`)
+          .join('; '),
+      )
+        .argParser(parseScale)
+        .default('small'),
+    )
     .option('--dirty', 'inject rows for every reject reason, exact duplicates and rows that need cleaning')
-    .addOption(new Option('--seed <seed>', 'random seed; the same seed gives byte-identical files').argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)).default(DEFAULT_SEED))
+    .addOption(
+      new Option('--seed <seed>', 'random seed; the same seed gives byte-identical files')
+        .argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER))
+        .default(DEFAULT_SEED),
+    )
     .option('--lake <dir>', 'lake folder (default: PIPELINE_LAKE_DIR)')
     .option('--force', 'overwrite partitions that already hold files')
     .action(async (opts: GenerateCliOptions) => {
@@ -86,18 +106,33 @@ export function registerGenerateCommand(program: Command): void {
       const onProgress = (written: number, total: number) => {
         if (!process.stdout.isTTY || total < PROGRESS_MIN_ROWS) return;
         if (!bar) {
-          bar = new SingleBar({ format: 'generating [{bar}] {percentage}% | {value}/{total} rows | {eta}s left', hideCursor: true, clearOnComplete: true });
+          bar = new SingleBar({
+            format: 'generating [{bar}] {percentage}% | {value}/{total} rows | {eta}s left',
+            hideCursor: true,
+            clearOnComplete: true,
+          });
           bar.start(total, 0);
         }
         bar.update(written);
       };
       let result: GenerateResult;
       try {
-        result = await generateLake({ lakeDir, startDate: opts.date, days: opts.days, scale: opts.scale, dirty: opts.dirty, seed: opts.seed, existing: opts.force ? 'overwrite' : 'refuse', onProgress });
+        result = await generateLake({
+          lakeDir,
+          startDate: opts.date,
+          days: opts.days,
+          scale: opts.scale,
+          dirty: opts.dirty,
+          seed: opts.seed,
+          existing: opts.force ? 'overwrite' : 'refuse',
+          onProgress,
+        });
       } catch (err) {
         if (err instanceof PartitionExistsError) {
           const where = err.partitions.map((p) => `  ${p.dir}: ${p.files.join(', ')}`).join('\n');
-          throw new UserError(`refusing to overwrite ${err.partitions.length} existing partition(s); pass --force to replace the generated files:\n${where}`);
+          throw new UserError(
+            `refusing to overwrite ${err.partitions.length} existing partition(s); pass --force to replace the generated files:\n${where}`,
+          );
         }
         if (err instanceof RangeError) throw new UserError(err.message);
         throw err;

@@ -38,7 +38,9 @@ function readHistoryFile(file: string): HistoryFile {
       runId: typeof json.runId === 'string' && json.runId ? json.runId : undefined,
     };
   } catch (err) {
-    throw new UserError(`replay: ${file} is not a workflow history in JSON (as \`pipeline history export\` or \`temporal workflow show --output json\` write): ${(err as Error).message}`);
+    throw new UserError(
+      `replay: ${file} is not a workflow history in JSON (as \`pipeline history export\` or \`temporal workflow show --output json\` write): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -76,7 +78,9 @@ function quietRuntime(): void {
 export function registerHistoryCommands(program: Command): void {
   program
     .command('replay')
-    .description("replay a run's history against the current workflow code: fetched from the server, or read from a file that `history export` wrote")
+    .description(
+      "replay a run's history against the current workflow code: fetched from the server, or read from a file that `history export` wrote",
+    )
     .argument('[workflow-id]', 'the run to fetch (with --file: the id the history was recorded under, when the file does not say)')
     .option('--run-id <id>', 'a specific run (default: the latest)')
     .option('--file <history.json>', 'replay an exported history instead of fetching one; needs no server')

@@ -53,7 +53,9 @@ async function checkReadOnly(connection: DuckDBConnection, sql: string): Promise
     throw new UserError((err as Error).message);
   }
   if (!READ_ONLY_TYPES.has(type)) {
-    throw new UserError(`pipeline query only reads, and this statement is ${StatementType[type] ?? type}; use SELECT (or WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)`);
+    throw new UserError(
+      `pipeline query only reads, and this statement is ${StatementType[type] ?? type}; use SELECT (or WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)`,
+    );
   }
 }
 
@@ -84,7 +86,11 @@ async function openReadOnly(warehousePath: string, options: OpenOptions): Promis
 }
 
 /** Runs one read-only statement against the local warehouse file. */
-export async function queryWarehouse(warehousePath: string, sql: string, options: { maxRows?: number } & OpenOptions = {}): Promise<QueryResult> {
+export async function queryWarehouse(
+  warehousePath: string,
+  sql: string,
+  options: { maxRows?: number } & OpenOptions = {},
+): Promise<QueryResult> {
   const instance = await openReadOnly(warehousePath, options);
   try {
     const connection = await instance.connect();
@@ -120,9 +126,13 @@ function cellText(value: QueryCell): string {
 /** No rule between rows: long results stay readable. */
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-
 export function renderTable(result: QueryResult): string {
-  const table = new Table({ head: result.columns, style: plainUnlessTty(), chars: COMPACT, colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')) });
+  const table = new Table({
+    head: result.columns,
+    style: plainUnlessTty(),
+    chars: COMPACT,
+    colAligns: result.types.map((t) => (NUMERIC.test(t) ? 'right' : 'left')),
+  });
   for (const row of result.rows) table.push(row.map(cellText));
   const count = `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.truncated ? ' shown; more matched (raise --max-rows, add LIMIT, or use --json)' : ''}`;
   return `${table.toString()}\n${count}`;
@@ -138,7 +148,10 @@ export function registerQueryCommand(program: Command): void {
   program
     .command('query')
     .description('run a read-only SQL statement against the local warehouse (DuckDB) and print the rows')
-    .argument('<sql>', 'one SELECT / WITH / FROM / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN statement, e.g. "SELECT * FROM analytics.agg_daily_sales"')
+    .argument(
+      '<sql>',
+      'one SELECT / WITH / FROM / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN statement, e.g. "SELECT * FROM analytics.agg_daily_sales"',
+    )
     .option('--json', 'print the rows as a JSON array of objects (all rows)')
     .addOption(new Option('--max-rows <n>', 'rows to print as a table').argParser(positiveInt).default(200))
     .option('--warehouse <file>', 'warehouse file (default: PIPELINE_WAREHOUSE_PATH)')
@@ -147,7 +160,9 @@ export function registerQueryCommand(program: Command): void {
       const warehousePath = path.resolve(opts.warehouse ?? loadConfig().local.warehousePath);
       const result = await queryWarehouse(warehousePath, sql, { maxRows: opts.json ? undefined : opts.maxRows, waitSeconds: opts.wait });
       if (opts.json) {
-        const objects = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, asNumberWhenExact(row[i], result.types[i])])));
+        const objects = result.rows.map((row) =>
+          Object.fromEntries(result.columns.map((c, i) => [c, asNumberWhenExact(row[i], result.types[i])])),
+        );
         console.log(JSON.stringify(objects, null, 2));
       } else {
         console.log(renderTable(result));

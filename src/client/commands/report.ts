@@ -20,7 +20,9 @@ export function registerReportCommand(program: Command): void {
     .description('write one self-contained HTML file about a run: stages, quality checks, counts, rejects, 30 days of revenue')
     .argument('<date>', 'run date YYYY-MM-DD (its newest run), or a workflow id')
     .option('-o, --out <file>', 'where to write the HTML (default: report-<date>.html in the current folder)')
-    .addOption(new Option('--wait <seconds>', 'how long to wait while a worker writes the local warehouse').argParser(positiveInt).default(30))
+    .addOption(
+      new Option('--wait <seconds>', 'how long to wait while a worker writes the local warehouse').argParser(positiveInt).default(30),
+    )
     .action(async (target: string, opts: { out?: string; wait: number }) => {
       const config = loadConfig();
       const client = await connectClient(config.temporal);

@@ -96,7 +96,12 @@ export function registerRunCommands(program: Command): void {
           const closed = await closedRunDate(handle);
           if (closed) {
             // Redoing a finished day: a new run of the date from that stage, the earlier ones skipped.
-            const redo = await startRun(client, config.temporal.taskQueue, { runDate: closed.runDate, trigger: 'rerun', startFrom: stage as never, reason: opts.reason });
+            const redo = await startRun(client, config.temporal.taskQueue, {
+              runDate: closed.runDate,
+              trigger: 'rerun',
+              startFrom: stage as never,
+              reason: opts.reason,
+            });
             console.log(
               `run ${handle.workflowId} had ended (${closed.state}); started a new run of ${closed.runDate} from ${stage} (earlier stages skipped, PipelineTrigger = "rerun"), ` +
                 `reason: ${printable(opts.reason)}; follow it with \`pipeline status ${closed.runDate}\``,
@@ -107,7 +112,9 @@ export function registerRunCommands(program: Command): void {
         }
         await requireOpenRun(handle, `${name} a stage`);
         await handle.signal(signal as typeof skipStageSignal, stage as never, opts.reason);
-        console.log(`sent ${signal.name}(${stage}) to ${handle.workflowId}; see \`pipeline status ${target}\` for what the run did with it`);
+        console.log(
+          `sent ${signal.name}(${stage}) to ${handle.workflowId}; see \`pipeline status ${target}\` for what the run did with it`,
+        );
       });
   }
 

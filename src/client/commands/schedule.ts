@@ -85,7 +85,9 @@ async function printDescription(client: Client, d: ScheduleDescription): Promise
   const state = d.state.paused ? `PAUSED${d.state.note ? ` (${d.state.note})` : ''}` : 'active';
   console.log(`schedule ${d.scheduleId} in namespace ${client.options.namespace}: ${state}`);
   console.log(`  when:     ${crons.join(', ') || '(no calendar)'} in ${tz}`);
-  console.log(`  starts:   ${d.action.workflowType} on task queue ${d.action.taskQueue}, workflow ids ${d.action.workflowId}-<scheduled time>`);
+  console.log(
+    `  starts:   ${d.action.workflowType} on task queue ${d.action.taskQueue}, workflow ids ${d.action.workflowId}-<scheduled time>`,
+  );
   console.log(`  policies: overlap ${d.policies.overlap}, catch-up window ${humanDuration(d.policies.catchupWindow)}`);
   const i = d.info;
   console.log(
@@ -104,7 +106,9 @@ async function printDescription(client: Client, d: ScheduleDescription): Promise
     } catch {
       status = 'unknown (no longer retained)';
     }
-    console.log(`  scheduled ${iso(a.scheduledAt)}  run date ${dateInZone(a.scheduledAt, tz)}  taken ${iso(a.takenAt)}  ${wf.workflowId}  ${status}`);
+    console.log(
+      `  scheduled ${iso(a.scheduledAt)}  run date ${dateInZone(a.scheduledAt, tz)}  taken ${iso(a.takenAt)}  ${wf.workflowId}  ${status}`,
+    );
   }
 }
 
@@ -118,33 +122,46 @@ export function registerScheduleCommands(program: Command): void {
     .description('create the schedule, or update it to these settings (running it twice changes nothing)')
     .addOption(idOption())
     .option('--cron <expr>', 'five-field cron in the schedule time zone', DEFAULT_CRON)
-    .option('--time-zone <tz>', 'IANA time zone of the cron; also turns a run\'s scheduled time into its run date', DEFAULT_TIME_ZONE)
+    .option('--time-zone <tz>', "IANA time zone of the cron; also turns a run's scheduled time into its run date", DEFAULT_TIME_ZONE)
     .option('--overlap <policy>', `when the previous run is still going: ${OVERLAP_POLICIES.join(', ')}`, 'skip')
     .option('--catchup-window <duration>', 'how late a run missed while Temporal was down may still start', DEFAULT_CATCHUP_WINDOW)
     .option('--options <file>', 'JSON file with per-stage timing/retry overrides and quality thresholds for every scheduled run')
     .option('--paused', 'create it paused (ignored when it already exists: use pause/unpause)')
-    .option('--register-search-attributes', 'first add the pipeline\'s search attributes to the namespace (self-hosted servers)')
-    .action(async (opts: { id: string; cron: string; timeZone: string; overlap: string; catchupWindow: string; options?: string; paused?: boolean; registerSearchAttributes?: boolean }) => {
-      await withClient(async (client, temporal) => {
-        const settings = {
-          scheduleId: opts.id,
-          cron: opts.cron,
-          timeZone: opts.timeZone,
-          overlap: parseOverlap(opts.overlap),
-          catchupWindowMs: parseDuration(opts.catchupWindow, '--catchup-window'),
-          taskQueue: temporal.taskQueue,
-          options: readOptionsFile(opts.options),
-          createPaused: opts.paused ? { note: 'created paused from the CLI' } : undefined,
-        };
-        if (opts.registerSearchAttributes) {
-          const added = await ensureSearchAttributes(client.connection, temporal.namespace);
-          console.log(added.length ? `registered search attributes ${added.join(', ')}` : 'search attributes already registered');
-        }
-        const result = await createOrUpdateSchedule(client, settings);
-        const what = result.outcome === 'updated' ? `updated (${result.changed.join(', ')})` : result.outcome;
-        console.log(`schedule ${opts.id}: ${what}; ${opts.cron} ${opts.timeZone}, overlap ${settings.overlap}, task queue ${temporal.taskQueue}`);
-      });
-    });
+    .option('--register-search-attributes', "first add the pipeline's search attributes to the namespace (self-hosted servers)")
+    .action(
+      async (opts: {
+        id: string;
+        cron: string;
+        timeZone: string;
+        overlap: string;
+        catchupWindow: string;
+        options?: string;
+        paused?: boolean;
+        registerSearchAttributes?: boolean;
+      }) => {
+        await withClient(async (client, temporal) => {
+          const settings = {
+            scheduleId: opts.id,
+            cron: opts.cron,
+            timeZone: opts.timeZone,
+            overlap: parseOverlap(opts.overlap),
+            catchupWindowMs: parseDuration(opts.catchupWindow, '--catchup-window'),
+            taskQueue: temporal.taskQueue,
+            options: readOptionsFile(opts.options),
+            createPaused: opts.paused ? { note: 'created paused from the CLI' } : undefined,
+          };
+          if (opts.registerSearchAttributes) {
+            const added = await ensureSearchAttributes(client.connection, temporal.namespace);
+            console.log(added.length ? `registered search attributes ${added.join(', ')}` : 'search attributes already registered');
+          }
+          const result = await createOrUpdateSchedule(client, settings);
+          const what = result.outcome === 'updated' ? `updated (${result.changed.join(', ')})` : result.outcome;
+          console.log(
+            `schedule ${opts.id}: ${what}; ${opts.cron} ${opts.timeZone}, overlap ${settings.overlap}, task queue ${temporal.taskQueue}`,
+          );
+        });
+      },
+    );
 
   schedule
     .command('describe')
@@ -188,9 +205,14 @@ export function registerScheduleCommands(program: Command): void {
 
   schedule
     .command('trigger')
-    .description('start a run now, for today\'s date in the schedule\'s time zone (works while paused)')
+    .description("start a run now, for today's date in the schedule's time zone (works while paused)")
     .addOption(idOption())
-    .option('--overlap <policy>', 'when a run is still going', asArgument((v) => parseOverlap(v)), 'ALLOW_ALL')
+    .option(
+      '--overlap <policy>',
+      'when a run is still going',
+      asArgument((v) => parseOverlap(v)),
+      'ALLOW_ALL',
+    )
     .action(async (opts: { id: string; overlap: 'ALLOW_ALL' }) => {
       await withClient(async (client) => {
         const action = await triggerAndFindRun(client, opts.id, opts.overlap);
@@ -211,7 +233,12 @@ export function registerScheduleCommands(program: Command): void {
     .addOption(idOption())
     .requiredOption('--from <date>', 'first date YYYY-MM-DD', parseDate)
     .requiredOption('--to <date>', 'last date YYYY-MM-DD (included)', parseDate)
-    .option('--overlap <policy>', 'buffer_all runs the dates one after another; allow_all runs them together', asArgument((v) => parseOverlap(v)), 'BUFFER_ALL')
+    .option(
+      '--overlap <policy>',
+      'buffer_all runs the dates one after another; allow_all runs them together',
+      asArgument((v) => parseOverlap(v)),
+      'BUFFER_ALL',
+    )
     .action(async (opts: { id: string; from: string; to: string; overlap: 'BUFFER_ALL' }) => {
       await withClient(async (client) => {
         const plan = await backfillSchedule(client, opts.id, opts.from, opts.to, opts.overlap);

@@ -15,7 +15,8 @@ import { DEFAULT_SERVER_PORT, DEFAULT_UI_PORT, startLocalDevServer } from '../lo
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new InvalidArgumentError(`expected a TCP port (1-65535), got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new InvalidArgumentError(`expected a TCP port (1-65535), got ${JSON.stringify(value)}`);
   return port;
 }
 
@@ -69,17 +70,24 @@ async function runServer(opts: { port: number; uiPort: number; dbFile?: string }
 export function registerServerCommands(program: Command): void {
   program
     .command('server')
-    .description('run a local Temporal dev server for the pipeline (search attributes, Web UI, histories beside the warehouse) until Ctrl-C')
+    .description(
+      'run a local Temporal dev server for the pipeline (search attributes, Web UI, histories beside the warehouse) until Ctrl-C',
+    )
     .addOption(new Option('--port <port>', 'frontend gRPC port on 127.0.0.1').argParser(parsePort).default(DEFAULT_SERVER_PORT))
     .addOption(new Option('--ui-port <port>', 'Web UI port on 127.0.0.1').argParser(parsePort).default(DEFAULT_UI_PORT))
-    .option('--db-file <file>', 'SQLite file keeping workflow histories across restarts (default: temporal.sqlite beside PIPELINE_WAREHOUSE_PATH)')
+    .option(
+      '--db-file <file>',
+      'SQLite file keeping workflow histories across restarts (default: temporal.sqlite beside PIPELINE_WAREHOUSE_PATH)',
+    )
     .action(async (opts: { port: number; uiPort: number; dbFile?: string }) => {
       await runServer(opts);
     });
 
   program
     .command('register-search-attributes')
-    .description("add the pipeline's search attributes (PipelineRunDate, ...) to the namespace of a self-hosted server; harmless when they exist")
+    .description(
+      "add the pipeline's search attributes (PipelineRunDate, ...) to the namespace of a self-hosted server; harmless when they exist",
+    )
     .action(async () => {
       const { temporal } = loadConfig();
       const client = await connectClient(temporal);

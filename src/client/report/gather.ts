@@ -31,7 +31,11 @@ async function rows(instance: DuckDBInstance, sql: string, params: string[]): Pr
 const n = (v: Cell): number => (v === null || v === undefined ? 0 : Number(v));
 
 /** The warehouse's side of a batch: load audit, rejects, and the revenue of the days up to it. */
-export async function readWarehouseFacts(warehousePath: string, runDate: string, options: { waitMs?: number; onWait?: (holder: string) => void } = {}): Promise<WarehouseFacts> {
+export async function readWarehouseFacts(
+  warehousePath: string,
+  runDate: string,
+  options: { waitMs?: number; onWait?: (holder: string) => void } = {},
+): Promise<WarehouseFacts> {
   const instance = await openForReading(warehousePath, options);
   try {
     const audit = await rows(
@@ -99,7 +103,14 @@ function statusFromMemo(runDate: string, memo: unknown): PipelineStatus | undefi
     state: (m.state ?? 'running') as PipelineStatus['state'],
     stages: m.stages
       .filter((s) => s.stage && (STAGES as readonly string[]).includes(s.stage))
-      .map((s) => ({ stage: s.stage!, state: s.state ?? 'pending', attempts: s.attempts ?? 0, message: s.message, externalIds: {}, metrics: {} })),
+      .map((s) => ({
+        stage: s.stage!,
+        state: s.state ?? 'pending',
+        attempts: s.attempts ?? 0,
+        message: s.message,
+        externalIds: {},
+        metrics: {},
+      })),
     operatorActions: [],
     noticesSent: [],
   };
@@ -166,14 +177,21 @@ export async function gatherWarehouse(
   options: { waitMs?: number; onWait?: (holder: string) => void } = {},
 ): Promise<Pick<ReportData, 'warehouse' | 'warehouseNote'>> {
   if (backend === 'aws') {
-    return { warehouseNote: 'The aws backend\'s warehouse is Redshift, which this report does not read: rejects and the revenue chart are left out. The stages, quality checks, counts, cost figures and unread items come from the run itself.' };
+    return {
+      warehouseNote:
+        "The aws backend's warehouse is Redshift, which this report does not read: rejects and the revenue chart are left out. The stages, quality checks, counts, cost figures and unread items come from the run itself.",
+    };
   }
   if (!existsSync(warehousePath)) {
-    return { warehouseNote: `No warehouse at ${warehousePath}: rejects and the revenue chart are left out (the load stage creates it; set PIPELINE_WAREHOUSE_PATH if it lives elsewhere).` };
+    return {
+      warehouseNote: `No warehouse at ${warehousePath}: rejects and the revenue chart are left out (the load stage creates it; set PIPELINE_WAREHOUSE_PATH if it lives elsewhere).`,
+    };
   }
   try {
     return { warehouse: await readWarehouseFacts(warehousePath, runDate, options) };
   } catch (err) {
-    return { warehouseNote: `The warehouse ${warehousePath} could not be read (${(err as Error).message.split('\n')[0]}): rejects and the revenue chart are left out.` };
+    return {
+      warehouseNote: `The warehouse ${warehousePath} could not be read (${(err as Error).message.split('\n')[0]}): rejects and the revenue chart are left out.`,
+    };
   }
 }

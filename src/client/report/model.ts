@@ -94,4 +94,3 @@ function rank(order: string[], stage: string): number {
   const i = order.indexOf(stage);
   return i < 0 ? order.length : i;
 }
-

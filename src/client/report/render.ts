@@ -166,15 +166,20 @@ function stagesSection(d: ReportData): string {
 function operatorActions(d: ReportData): string {
   const actions = d.status?.operatorActions ?? [];
   if (!actions.length) return '';
-  const items = actions.map((a) => `<li>${esc(when(a.at))}: <b>${esc(a.signal)}</b>(${esc(a.stage)}) “${esc(a.reason)}”: ${esc(a.outcome)}</li>`);
+  const items = actions.map(
+    (a) => `<li>${esc(when(a.at))}: <b>${esc(a.signal)}</b>(${esc(a.stage)}) “${esc(a.reason)}”: ${esc(a.outcome)}</li>`,
+  );
   return `<h3 style="font-size:14px;margin:16px 0 4px">Operator actions</h3><ul>${items.join('')}</ul>`;
 }
 
 function qualitySection(quality: QualityResult[] | undefined): string {
-  if (!quality?.length) return `<section id="quality"><h2>Quality checks</h2><p class="muted">No quality checks recorded (the validate stage has not run, or was skipped).</p></section>`;
+  if (!quality?.length)
+    return `<section id="quality"><h2>Quality checks</h2><p class="muted">No quality checks recorded (the validate stage has not run, or was skipped).</p></section>`;
   const passed = quality.filter((q) => q.passed).length;
   const rows = quality.map(
-    (q) => `<tr class="${q.passed ? 'pass' : 'fail'}" data-check="${esc(`${q.entity}.${q.check}`)}"><td>${esc(q.entity)}</td><td>${esc(q.check.replace(/_/g, ' '))}</td>
+    (
+      q,
+    ) => `<tr class="${q.passed ? 'pass' : 'fail'}" data-check="${esc(`${q.entity}.${q.check}`)}"><td>${esc(q.entity)}</td><td>${esc(q.check.replace(/_/g, ' '))}</td>
       <td class="num">${esc(qualityFigure(q.check, q.value))}</td><td class="num">≥ ${esc(qualityFigure(q.check, q.threshold))}</td>
       <td>${q.passed ? badge('succeeded', '✓ pass') : badge('failed', '✗ fail')}</td></tr>`,
   );
@@ -183,9 +188,12 @@ function qualitySection(quality: QualityResult[] | undefined): string {
 }
 
 function countsSection(counts: EntityCounts[] | undefined, source: string): string {
-  if (!counts?.length) return `<section id="counts"><h2>Rows per entity</h2><p class="muted">No row counts recorded (the transform stage has not run).</p></section>`;
+  if (!counts?.length)
+    return `<section id="counts"><h2>Rows per entity</h2><p class="muted">No row counts recorded (the transform stage has not run).</p></section>`;
   const rows = counts.map(
-    (c) => `<tr data-entity="${esc(c.entity)}"><td><b>${esc(c.entity)}</b></td><td class="num">${esc(count(c.read))}</td><td class="num">${esc(count(c.loaded))}</td>
+    (
+      c,
+    ) => `<tr data-entity="${esc(c.entity)}"><td><b>${esc(c.entity)}</b></td><td class="num">${esc(count(c.read))}</td><td class="num">${esc(count(c.loaded))}</td>
       <td class="num">${esc(count(c.rejected))}</td><td class="num">${esc(count(c.duplicates))}</td></tr>`,
   );
   return `<section id="counts"><h2>Rows per entity<small>${esc(source)}</small></h2>
@@ -193,16 +201,23 @@ function countsSection(counts: EntityCounts[] | undefined, source: string): stri
 }
 
 function rejectsSection(w: WarehouseFacts): string {
-  if (!w.rejectReasons.length) return `<section id="rejects"><h2>Rejects</h2><p class="muted">No row of this batch was rejected.</p></section>`;
+  if (!w.rejectReasons.length)
+    return `<section id="rejects"><h2>Rejects</h2><p class="muted">No row of this batch was rejected.</p></section>`;
   const max = Math.max(...w.rejectReasons.map((r) => r.count));
   const rows = w.rejectReasons.map(
-    (r) => `<tr data-reason="${esc(`${r.entity}.${r.reason}`)}"><td>${esc(r.entity)}</td><td><code>${esc(r.reason)}</code></td><td class="num">${esc(count(r.count))}</td>
+    (
+      r,
+    ) => `<tr data-reason="${esc(`${r.entity}.${r.reason}`)}"><td>${esc(r.entity)}</td><td><code>${esc(r.reason)}</code></td><td class="num">${esc(count(r.count))}</td>
       <td style="width:40%"><span class="hbar" style="width:${((r.count / max) * 100).toFixed(1)}%"></span></td></tr>`,
   );
   const samples = w.rejectSamples.map(
-    (r) => `<tr><td>${esc(r.entity)}</td><td><code>${esc(r.sourceFile)}</code></td><td class="num">${esc(r.rowNumber)}</td><td><code>${esc(r.reason)}</code></td><td><pre>${esc(r.rawRecord)}</pre></td></tr>`,
+    (r) =>
+      `<tr><td>${esc(r.entity)}</td><td><code>${esc(r.sourceFile)}</code></td><td class="num">${esc(r.rowNumber)}</td><td><code>${esc(r.reason)}</code></td><td><pre>${esc(r.rawRecord)}</pre></td></tr>`,
   );
-  const more = w.rejectTotal > w.rejectSamples.length ? ` (the first ${w.rejectSamples.length} of ${count(w.rejectTotal)}; all are in <code>analytics.rejects</code>)` : '';
+  const more =
+    w.rejectTotal > w.rejectSamples.length
+      ? ` (the first ${w.rejectSamples.length} of ${count(w.rejectTotal)}; all are in <code>analytics.rejects</code>)`
+      : '';
   return `<section id="rejects"><h2>Rejects<small>${esc(count(w.rejectTotal))} rows, by reason</small></h2>
   <table><thead><tr><th>entity</th><th>reason</th><th class="num">rows</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>
   <details><summary>The rejected rows${more}</summary>
@@ -240,8 +255,12 @@ export function revenueChart(from: string, to: string, days: DailyRevenue[], hig
   const y = (v: number) => m.t + ph - (v / top) * ph;
   const parts: string[] = [];
   for (let v = 0; v <= top + step / 2; v += step) {
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#d8dee4" stroke-width="1"${v === 0 ? '' : ' stroke-dasharray="3 3"'}/>`);
-    parts.push(`<text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="12" fill="#656d76">${esc(shortMoney(v))}</text>`);
+    parts.push(
+      `<line x1="${m.l}" x2="${W - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#d8dee4" stroke-width="1"${v === 0 ? '' : ' stroke-dasharray="3 3"'}/>`,
+    );
+    parts.push(
+      `<text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="12" fill="#656d76">${esc(shortMoney(v))}</text>`,
+    );
   }
   const byDay = new Map(days.map((d) => [d.date, d]));
   const labelEvery = Math.ceil(slots.length / 10);
@@ -254,7 +273,9 @@ export function revenueChart(from: string, to: string, days: DailyRevenue[], hig
       const anchor = last ? 'end' : i === 0 ? 'start' : 'middle';
       const x = last ? cx + slot / 2 : i === 0 ? cx - slot / 2 : cx;
       parts.push(`<line x1="${cx.toFixed(1)}" x2="${cx.toFixed(1)}" y1="${m.t + ph}" y2="${m.t + ph + 5}" stroke="#8c959f"/>`);
-      parts.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 20}" text-anchor="${anchor}" font-size="12" fill="#656d76">${esc(day.slice(5))}</text>`);
+      parts.push(
+        `<text x="${x.toFixed(1)}" y="${m.t + ph + 20}" text-anchor="${anchor}" font-size="12" fill="#656d76">${esc(day.slice(5))}</text>`,
+      );
     }
     const d = byDay.get(day);
     if (!d || d.revenue <= 0) return;
@@ -263,10 +284,17 @@ export function revenueChart(from: string, to: string, days: DailyRevenue[], hig
     parts.push(
       `<rect class="bar" data-date="${esc(day)}" data-revenue="${esc(d.revenue)}" x="${(cx - bw / 2).toFixed(1)}" y="${(m.t + ph - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" rx="2" fill="${fill}"><title>${esc(`${day}: ${money(d.revenue)} (${count(d.orders)} orders)`)}</title></rect>`,
     );
-    if (showValues) parts.push(`<text x="${cx.toFixed(1)}" y="${(m.t + ph - h - 6).toFixed(1)}" text-anchor="middle" font-size="12" font-weight="600" fill="#1f2328">${esc(money(d.revenue))}</text>`);
+    if (showValues)
+      parts.push(
+        `<text x="${cx.toFixed(1)}" y="${(m.t + ph - h - 6).toFixed(1)}" text-anchor="middle" font-size="12" font-weight="600" fill="#1f2328">${esc(money(d.revenue))}</text>`,
+      );
   });
-  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="12" fill="#656d76">order date (${esc(from)} to ${esc(to)}; ${esc(highlight)} in pink)</text>`);
-  parts.push(`<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="12" fill="#656d76" transform="rotate(-90 16 ${m.t + ph / 2})">revenue</text>`);
+  parts.push(
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="12" fill="#656d76">order date (${esc(from)} to ${esc(to)}; ${esc(highlight)} in pink)</text>`,
+  );
+  parts.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" font-size="12" fill="#656d76" transform="rotate(-90 16 ${m.t + ph / 2})">revenue</text>`,
+  );
   return `<svg id="revenue-chart" role="img" aria-label="${esc(`Revenue per day, ${from} to ${to}`)}" viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W}px" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
 
@@ -297,7 +325,7 @@ function unreadSection(d: ReportData): string {
 export function renderReport(d: ReportData): string {
   const fromWarehouse = d.warehouse?.counts;
   const counts = fromWarehouse ?? countsFromStatus(d.status);
-  const source = fromWarehouse ? 'from the warehouse\'s load audit of this batch' : 'from the run\'s stage metrics';
+  const source = fromWarehouse ? "from the warehouse's load audit of this batch" : "from the run's stage metrics";
   const warehouseParts = d.warehouse
     ? `${rejectsSection(d.warehouse)}${revenueSection(d, d.warehouse)}`
     : `<section id="warehouse-note"><h2>Warehouse</h2><p class="note">${esc(d.warehouseNote ?? 'The warehouse was not read.')}</p></section>`;

@@ -5,7 +5,14 @@
  * SDK). moto runs neither crawlers nor Spark, so `playCrawler` and `playGlueJob` do their part.
  */
 import { CreateWorkGroupCommand } from '@aws-sdk/client-athena';
-import { CreateCrawlerCommand, CreateDatabaseCommand, CreateJobCommand, CreateTableCommand, GetCrawlerCommand, GetJobRunsCommand } from '@aws-sdk/client-glue';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  CreateJobCommand,
+  CreateTableCommand,
+  GetCrawlerCommand,
+  GetJobRunsCommand,
+} from '@aws-sdk/client-glue';
 import type { JobRun } from '@aws-sdk/client-glue';
 import {
   BatchExecuteStatementCommand,
@@ -30,7 +37,11 @@ export const RAW_FILES: Record<Entity, { file: string; header: string; rows: str
   customers: {
     file: 'customers.csv',
     header: 'customer_id,first_name,last_name,email,join_date,city,state',
-    rows: ['1,Ada,Lovelace,ada@example.com,2024-01-05,London,LN', '2,Alan,Turing,alan@example.com,2024-02-11,Wilmslow,CH', '3,Grace,Hopper,grace@example.com,2024-03-09,Arlington,VA'],
+    rows: [
+      '1,Ada,Lovelace,ada@example.com,2024-01-05,London,LN',
+      '2,Alan,Turing,alan@example.com,2024-02-11,Wilmslow,CH',
+      '3,Grace,Hopper,grace@example.com,2024-03-09,Arlington,VA',
+    ],
   },
   products: {
     file: 'products.csv',
@@ -65,7 +76,8 @@ export function passingQualityReport(): QualityResult[] {
   const results: QualityResult[] = [];
   for (const [entity, f] of Object.entries(RAW_FILES) as [Entity, (typeof RAW_FILES)[Entity]][]) {
     results.push(judge({ entity, check: 'row_count', value: f.rows.length }, DEFAULT_QUALITY_THRESHOLDS));
-    for (const check of ['completeness', 'validity', 'key_uniqueness'] as const) results.push(judge({ entity, check, value: 1 }, DEFAULT_QUALITY_THRESHOLDS));
+    for (const check of ['completeness', 'validity', 'key_uniqueness'] as const)
+      results.push(judge({ entity, check, value: 1 }, DEFAULT_QUALITY_THRESHOLDS));
   }
   results.push(judge({ entity: 'orders', check: 'referential_consistency', value: 1 }, DEFAULT_QUALITY_THRESHOLDS));
   return results;
@@ -83,7 +95,9 @@ export async function buildMotoWorld(moto: MotoServer, config: AwsConfig, client
   await clients.s3.send(new CreateBucketCommand({ Bucket: config.bucket }));
   for (const [entity, f] of Object.entries(RAW_FILES)) {
     const body = [f.header, ...f.rows].join('\n') + '\n';
-    await clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: `${config.prefix}raw/${entity}/${runDate}/${f.file}`, Body: body }));
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: config.bucket, Key: `${config.prefix}raw/${entity}/${runDate}/${f.file}`, Body: body }),
+    );
   }
 
   await clients.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: config.glueDatabase } }));
@@ -109,7 +123,10 @@ export async function buildMotoWorld(moto: MotoServer, config: AwsConfig, client
   await moto.setTransition('glue::job_run', { progression: 'manual', times: 1_000_000 });
 
   await clients.athena.send(
-    new CreateWorkGroupCommand({ Name: config.athenaWorkgroup, Configuration: { ResultConfiguration: { OutputLocation: config.athenaOutput } } }),
+    new CreateWorkGroupCommand({
+      Name: config.athenaWorkgroup,
+      Configuration: { ResultConfiguration: { OutputLocation: config.athenaOutput } },
+    }),
   );
   const report = passingQualityReport();
   const header = ['entity', 'check', 'value', 'threshold', 'passed'];

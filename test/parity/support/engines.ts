@@ -66,7 +66,9 @@ export async function inputsFromLake(lakeDir: string, runDate: string): Promise<
       const reader = await db.runAndReadAll(
         `SELECT ${cols}, malformed_line, source_file, source_seq::BIGINT * 10000000000 + source_row AS ord FROM ${scan} ORDER BY ord`,
       );
-      raw[e] = reader.getRowObjectsJS().map((r) => ({ cols: r as Record<string, string | null>, ord: Number(r.ord), file: String(r.source_file) }));
+      raw[e] = reader
+        .getRowObjectsJS()
+        .map((r) => ({ cols: r as Record<string, string | null>, ord: Number(r.ord), file: String(r.source_file) }));
     }
     const known = {} as Record<Dim, number[]>;
     for (const [dim, table, key] of [
@@ -74,7 +76,9 @@ export async function inputsFromLake(lakeDir: string, runDate: string): Promise<
       ['products', 'dim_products', 'product_id'],
     ] as const) {
       const root = path.join(lakeDir, 'processed', 'gold', table);
-      const earlier = fs.existsSync(root) ? fs.readdirSync(root).filter((d) => d.startsWith('batch_date=') && d < `batch_date=${runDate}`) : [];
+      const earlier = fs.existsSync(root)
+        ? fs.readdirSync(root).filter((d) => d.startsWith('batch_date=') && d < `batch_date=${runDate}`)
+        : [];
       known[dim] = [];
       for (const d of earlier) {
         const reader = await db.runAndReadAll(`SELECT DISTINCT ${key}::BIGINT AS k FROM read_parquet('${path.join(root, d)}/*.parquet')`);
@@ -119,7 +123,8 @@ function toVerdicts(e: Entity, rows: Record<string, unknown>[]): VerdictRow[] {
   }));
 }
 
-const toQuality = (rows: Record<string, unknown>[]) => rows.map((r) => ({ entity: String(r.entity), check: String(r.check), value: Number(r.value) }));
+const toQuality = (rows: Record<string, unknown>[]) =>
+  rows.map((r) => ({ entity: String(r.entity), check: String(r.check), value: Number(r.value) }));
 
 /** The DuckDB rendering, in an in-memory database of its own. */
 export async function runDuckdb(inputs: StepInputs, model: RulesModel = MODEL): Promise<EngineResult> {
@@ -130,7 +135,9 @@ export async function runDuckdb(inputs: StepInputs, model: RulesModel = MODEL): 
     for (const s of ruleStatements(duckdb, model)) await db.run(`CREATE TABLE ${s.name} AS ${s.select}`);
     const verdicts = {} as Record<Entity, VerdictRow[]>;
     for (const e of ENTITIES) verdicts[e] = toVerdicts(e, (await db.runAndReadAll(verdictSelect(duckdb, e, 'VARCHAR'))).getRowObjectsJS());
-    const quality = toQuality((await db.runAndReadAll('SELECT entity, "check", value FROM quality_report ORDER BY position')).getRowObjectsJS());
+    const quality = toQuality(
+      (await db.runAndReadAll('SELECT entity, "check", value FROM quality_report ORDER BY position')).getRowObjectsJS(),
+    );
     return { verdicts, quality };
   } finally {
     db.closeSync();
@@ -161,14 +168,17 @@ export async function runTrino(trino: TestTrino, inputs: StepInputs, model: Rule
     await trino.run(`DROP TABLE IF EXISTS raw_${e}`);
     await trino.run(`CREATE TABLE raw_${e} (${cols.map((c) => `"${c}" varchar`).join(', ')}, ord bigint)`);
     for (let i = 0; i < inputs.raw[e].length; i += 500) {
-      const rows = inputs.raw[e].slice(i, i + 500).map((r) => `(${cols.map((c) => sqlText(r.cols[c] ?? null)).join(', ')}, BIGINT '${r.ord}')`);
+      const rows = inputs.raw[e]
+        .slice(i, i + 500)
+        .map((r) => `(${cols.map((c) => sqlText(r.cols[c] ?? null)).join(', ')}, BIGINT '${r.ord}')`);
       await trino.run(`INSERT INTO raw_${e} VALUES ${rows.join(', ')}`);
     }
   }
   for (const dim of ['customers', 'products'] as const) {
     await trino.run(`DROP TABLE IF EXISTS known_${dim}`);
     await trino.run(`CREATE TABLE known_${dim} (k bigint)`);
-    if (inputs.known[dim].length) await trino.run(`INSERT INTO known_${dim} VALUES ${inputs.known[dim].map((k) => `(BIGINT '${k}')`).join(', ')}`);
+    if (inputs.known[dim].length)
+      await trino.run(`INSERT INTO known_${dim} VALUES ${inputs.known[dim].map((k) => `(BIGINT '${k}')`).join(', ')}`);
   }
   const statements = ruleStatements(trinoDialect, model);
   const query = async (final: string) => {
@@ -182,13 +192,20 @@ export async function runTrino(trino: TestTrino, inputs: StepInputs, model: Rule
 }
 
 /** The Spark rendering on local PySpark: one JVM for every step; results by step name. */
-export async function runSpark(artifactFile: string, steps: Record<string, StepInputs>, workDir: string): Promise<Record<string, EngineResult>> {
+export async function runSpark(
+  artifactFile: string,
+  steps: Record<string, StepInputs>,
+  workDir: string,
+): Promise<Record<string, EngineResult>> {
   const inDir = path.join(workDir, 'in');
   const outDir = path.join(workDir, 'out');
   for (const [name, inputs] of Object.entries(steps)) await writeInputsParquet(inputs, path.join(inDir, name));
   const script = path.join(__dirname, 'spark_rules.py');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('python3', [script, artifactFile, inDir, outDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const child = spawn('python3', [script, artifactFile, inDir, outDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -229,7 +246,8 @@ export function differences(a: EngineResult, b: EngineResult, names: [string, st
         ['copies', x.copies, y.copies],
         ...(typedMatters ? Object.keys(x.typed).map((k): [string, unknown, unknown] => [k, x.typed[k], y.typed[k]]) : []),
       ];
-      for (const [field, vx, vy] of fields) if (vx !== vy) out.push(`${e} row ${ord} ${field}: ${names[0]} ${JSON.stringify(vx)}, ${names[1]} ${JSON.stringify(vy)}`);
+      for (const [field, vx, vy] of fields)
+        if (vx !== vy) out.push(`${e} row ${ord} ${field}: ${names[0]} ${JSON.stringify(vx)}, ${names[1]} ${JSON.stringify(vy)}`);
     }
   }
   const qa = new Map(a.quality.map((q) => [`${q.entity}.${q.check}`, q.value]));

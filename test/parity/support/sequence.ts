@@ -153,7 +153,10 @@ export const SEQUENCE: Step[] = [
     name: D3,
     date: D3,
     async write(lake) {
-      fs.writeFileSync(path.join(partition(lake, 'customers', D3), 'customers.csv'), csv(CUSTOMERS, ['30,New,Person,n@p.io,2024-06-06,Dax,FR']));
+      fs.writeFileSync(
+        path.join(partition(lake, 'customers', D3), 'customers.csv'),
+        csv(CUSTOMERS, ['30,New,Person,n@p.io,2024-06-06,Dax,FR']),
+      );
       fs.writeFileSync(path.join(partition(lake, 'products', D3), 'products.csv'), csv(PRODUCTS.join(','), ['30,Chair,Home,45.00']));
       fs.writeFileSync(
         path.join(partition(lake, 'orders', D3), 'orders.csv'),

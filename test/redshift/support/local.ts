@@ -34,7 +34,8 @@ export async function localStagingRows(a: LocalTestBackend, runDate: string, cop
       transform_started_ms: String(Date.parse(manifest.startedAt)),
       transform_finished_ms: String(Date.parse(manifest.finishedAt)),
     };
-    for (const e of ENTITIES) for (const kind of ['read', 'loaded', 'rejected', 'duplicates']) row[`${e}_${kind}`] = String(Math.round(m[`${e}.${kind}`] ?? 0));
+    for (const e of ENTITIES)
+      for (const kind of ['read', 'loaded', 'rejected', 'duplicates']) row[`${e}_${kind}`] = String(Math.round(m[`${e}.${kind}`] ?? 0));
     const missing = columns.filter((c) => !(c in row));
     if (missing.length) throw new Error(`stg_load_metrics columns the manifest does not give: ${missing}`);
     return [Object.fromEntries(columns.map((c) => [c, row[c]]))];
@@ -54,7 +55,10 @@ export async function loadFromLocalLake(db: Client, a: LocalTestBackend, runDate
     const rows = await localStagingRows(a, runDate, copy, columns);
     const params = columns.map((_, i) => `$${i + 1}`).join(', ');
     for (const row of rows) {
-      await db.query(`INSERT INTO ${SCHEMA}.${copy.table} (${columns.join(', ')}) VALUES (${params})`, columns.map((c) => row[c]));
+      await db.query(
+        `INSERT INTO ${SCHEMA}.${copy.table} (${columns.join(', ')}) VALUES (${params})`,
+        columns.map((c) => row[c]),
+      );
     }
   });
 }
@@ -69,14 +73,21 @@ async function comparedColumns(db: Client, a: LocalTestBackend, table: Warehouse
 const sortRows = (rows: TextRow[]) => rows.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
 /** Every warehouse table of both sides, as sorted text rows over the compared columns. */
-export async function bothWarehouses(db: Client, a: LocalTestBackend): Promise<{ local: Record<string, TextRow[]>; redshift: Record<string, TextRow[]> }> {
+export async function bothWarehouses(
+  db: Client,
+  a: LocalTestBackend,
+): Promise<{ local: Record<string, TextRow[]>; redshift: Record<string, TextRow[]> }> {
   const local: Record<string, TextRow[]> = {};
   const redshift: Record<string, TextRow[]> = {};
   for (const table of WAREHOUSE_TABLES) {
     const columns = await comparedColumns(db, a, table);
     if (columns.length < 2) throw new Error(`${table}: too few columns to compare (${columns})`);
-    const duck = await a.engine.query(`SELECT ${columns.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM analytics.${table}`);
-    local[table] = sortRows(duck.map((r) => Object.fromEntries(columns.map((c) => [c, r[c] === null || r[c] === undefined ? null : String(r[c])]))));
+    const duck = await a.engine.query(
+      `SELECT ${columns.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM analytics.${table}`,
+    );
+    local[table] = sortRows(
+      duck.map((r) => Object.fromEntries(columns.map((c) => [c, r[c] === null || r[c] === undefined ? null : String(r[c])]))),
+    );
     const pg = await db.query(`SELECT ${columns.map((c) => `CAST(${c} AS TEXT) AS ${c}`).join(', ')} FROM ${SCHEMA}.${table}`);
     redshift[table] = sortRows(pg.rows as TextRow[]);
   }

@@ -20,9 +20,7 @@ export function ddlForPostgres(text: string): string {
 }
 
 /** Redshift functions the SQL uses that PostgreSQL lacks, defined with the same meaning. */
-export const POSTGRES_SHIMS = [
-  `CREATE OR REPLACE FUNCTION getdate() RETURNS timestamp LANGUAGE sql STABLE AS 'SELECT localtimestamp'`,
-];
+export const POSTGRES_SHIMS = [`CREATE OR REPLACE FUNCTION getdate() RETURNS timestamp LANGUAGE sql STABLE AS 'SELECT localtimestamp'`];
 
 export interface CopyTarget {
   table: string; // e.g. stg_orders
