@@ -44,12 +44,6 @@ export interface Statement {
 }
 
 export const columnNames = (entity: Entity): string[] => COLUMNS[entity].map((c) => c.name);
-export const requiredColumns = (entity: Entity): string[] => COLUMNS[entity].filter((c) => c.required).map((c) => c.name);
-
-/** Entities an entity's columns refer to, in column order. */
-export function referencedEntities(entity: Entity): Entity[] {
-  return COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : []));
-}
 
 const rawColList = (model: RulesModel, entity: Entity, d: Dialect) => [
   ...model.columns[entity].map((c) => d.ident(c.name)),
