@@ -1,80 +1,105 @@
 /**
- * `npm run bench:local`: the local backend on the original design's volume (seed001: 7,500 customers,
- * 600 products, 1,020,500 orders in one batch). Times catalog, validate, transform and load through
- * the same activities the worker runs (start, then poll), samples peak memory, then runs the pandas
- * baseline (bench/pandas_baseline.py) on the same files and prints the ratio.
+ * `npm run bench:local`: the local backend's four stages (catalog, validate, transform, load, through
+ * the activities the worker runs) on one batch, side by side with its peers on the same files in the
+ * same run, alternating, so a noisy machine slows every one alike:
  *
- *   npm run bench:local [-- --runs 3] [-- --clean] [-- --skip-pandas] [-- --keep]
+ *   ours    catalog + validate + transform + load (a child process: its peak RSS is its own)
+ *   polars  bench/polars_baseline.py, the same contract (checked against the engine: test/bench)
+ *   pandas  bench/pandas_baseline.py, the same
+ *   floor   DuckDB reading the three CSVs as text and writing Parquet once: no engine can do less
  *
- * Figures are printed next to their targets; nothing here fails on a slow machine.
+ * The batch is seed001's day (7,500 customers, 600 products, 1,020,500 orders, dirty), or as many
+ * orders as `--orders` says, generated once into bench/.cache.
+ *
+ *   npm run bench:local [-- --runs 3] [-- --orders 10000000] [-- --json] [-- --skip-pandas] [-- --clean] [-- --keep]
+ *
+ * Prints each peer's median wall time and peak RSS and the ratios (with `--json`, one JSON line);
+ * nothing here fails on a slow machine.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import Table from 'cli-table3';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { createLocalActivities } from '../src/activities/local';
 import type { LocalActivities } from '../src/activities/local';
 import type { JobStatus, RunRef } from '../src/activities/types';
 import { loadLocalConfig } from '../src/config/local';
-import { generateLake } from '../src/generate';
+import { generateLake, SCALES } from '../src/generate';
 import type { StageName } from '../src/shared/contract';
+import { ENTITIES } from '../src/shared/contract';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../src/shared/quality';
 
 const DATE = '2025-10-27';
 const SEED = 42;
-const TARGET = { totalSeconds: 10, speedup: 10, peakRssBytes: 1.5 * 1024 ** 3 };
 const POLL_MS = 10;
 const CACHE = path.join(__dirname, '.cache');
 const GiB = 1024 ** 3;
 const STYLE = process.stdout.isTTY ? {} : { head: [], border: [] };
+const STAGES = ['catalog', 'validate', 'transform', 'load'] as const;
+const PEERS = ['ours', 'polars', 'pandas', 'floor'] as const;
+type Peer = (typeof PEERS)[number];
+/** The first bar of the performance issue: no slower than Polars, within 3x of the floor, memory held. */
+const BAR = { vsPolars: 1.0, vsFloor: 3.0, memorySlackBytes: 0.25 * GiB };
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '1' },
+    orders: { type: 'string' },
     clean: { type: 'boolean', default: false },
     'skip-pandas': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    // Internal: run one peer in this child process and print its result as JSON.
+    child: { type: 'string' },
+    lake: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
-/** The seed001 files, generated once per flavour and reused (the generator is deterministic). */
-async function cachedLake(dirty: boolean): Promise<{ dir: string; rows: number }> {
-  const dir = path.join(CACHE, `seed001-${dirty ? 'dirty' : 'clean'}-s${SEED}`);
-  const marker = path.join(dir, 'complete.json');
-  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as { dir: string; rows: number };
-  await rm(dir, { recursive: true, force: true });
-  process.stdout.write(`generating seed001 data once into ${dir} ... `);
-  const started = performance.now();
-  const result = await generateLake({ lakeDir: dir, startDate: DATE, scale: 'seed001', dirty, seed: SEED });
-  const rows = result.files.reduce((s, f) => s + f.rows, 0);
-  console.log(`${rows.toLocaleString('en-US')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  await writeFile(marker, JSON.stringify({ dir, rows }));
-  return { dir, rows };
+interface PeerResult {
+  seconds: number;
+  peakRssBytes: number;
+  /** Per entity: read, loaded, rejected, duplicates; orders also revenue. */
+  counts: Record<string, Record<string, number>>;
+  stages?: Partial<Record<StageName, number>>;
+  version?: string;
 }
 
-/** Peak resident memory: sampled often, and the kernel's own high-water mark. */
-class MemoryWatch {
-  peakSampled = process.memoryUsage().rss;
-  private readonly timer = setInterval(() => {
-    this.peakSampled = Math.max(this.peakSampled, process.memoryUsage().rss);
-  }, 5);
-
-  static highWaterMark(): number | undefined {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-      return m ? Number(m[1]) * 1024 : undefined;
-    } catch {
-      return undefined;
-    }
+/** The batch's raw files, generated once per size and flavour (the generator is deterministic). */
+async function cachedLake(dirty: boolean, orders: number | undefined): Promise<{ dir: string; rows: number; orders: number }> {
+  const size = orders === undefined ? '' : `-o${orders}`;
+  const dir = path.join(CACHE, `seed001-${dirty ? 'dirty' : 'clean'}-s${SEED}${size}`);
+  const marker = path.join(dir, 'complete.json');
+  if (existsSync(marker)) {
+    const info = JSON.parse(readFileSync(marker, 'utf8')) as { dir: string; rows: number; orders?: number };
+    // Markers written before --orders existed lack the count; such a batch is seed001's.
+    return { ...info, orders: info.orders ?? orders ?? SCALES.seed001.orders.total };
   }
+  await rm(dir, { recursive: true, force: true });
+  log(`generating the batch once into ${dir} ...`);
+  const started = performance.now();
+  const result = await generateLake({ lakeDir: dir, startDate: DATE, scale: 'seed001', orders, dirty, seed: SEED });
+  const rows = result.files.reduce((s, f) => s + f.rows, 0);
+  const info = { dir, rows, orders: result.plan.totals.orders };
+  log(`  ${rows.toLocaleString('en-US')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await writeFile(marker, JSON.stringify(info));
+  return info;
+}
 
-  stop(): void {
-    clearInterval(this.timer);
+/** A fresh lake whose raw files are hard links to the cached ones: instant, and nothing is copied. */
+async function linkRaw(from: string, to: string): Promise<void> {
+  for (const entity of ENTITIES) {
+    const src = path.join(from, 'raw', entity, DATE);
+    const dst = path.join(to, 'raw', entity, DATE);
+    await mkdir(dst, { recursive: true });
+    for (const name of await readdir(src)) await link(path.join(src, name), path.join(dst, name));
   }
 }
 
@@ -87,18 +112,15 @@ async function until<T extends JobStatus>(what: string, read: () => Promise<T>):
   }
 }
 
-type StageTimes = Partial<Record<StageName, number>>;
-
-async function runStages(acts: LocalActivities): Promise<{ times: StageTimes; metrics: Record<string, number> }> {
+async function runStages(acts: LocalActivities): Promise<{ stages: Partial<Record<StageName, number>>; metrics: Record<string, number> }> {
   const ref = (stage: StageName): RunRef => ({ runDate: DATE, workflowId: `bench-${DATE}`, stage, stageAttempt: 1 });
-  const times: StageTimes = {};
+  const stages: Partial<Record<StageName, number>> = {};
   const timed = async <T>(stage: StageName, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     const out = await f();
-    times[stage] = performance.now() - t;
+    stages[stage] = (performance.now() - t) / 1000;
     return out;
   };
-
   await timed('catalog', async () => {
     const { crawlId } = await acts.startCrawl({ run: ref('catalog') });
     await until('catalog', () => acts.getCrawlState({ run: ref('catalog'), crawlId }));
@@ -117,133 +139,224 @@ async function runStages(acts: LocalActivities): Promise<{ times: StageTimes; me
     const { statementId } = await acts.startWarehouseStatements({ run: ref('load'), operation: 'load', etlRunId: etl.etlRunId });
     await until('load', () => acts.getStatementState({ run: ref('load'), statementId }));
   });
-  return { times, metrics: etl.metrics };
+  return { stages, metrics: etl.metrics };
 }
 
-interface PandasResult {
-  seconds: { read: number; transform: number; write: number; total: number };
+const maxRss = () => process.resourceUsage().maxRSS * 1024;
+
+/** In a child process: our four stages on the lake at `--lake`, the warehouse beside it. */
+async function childOurs(lakeDir: string): Promise<PeerResult> {
+  const runDir = path.dirname(lakeDir);
+  const config = loadLocalConfig({
+    ...process.env,
+    PIPELINE_LAKE_DIR: lakeDir,
+    PIPELINE_WAREHOUSE_PATH: path.join(runDir, 'warehouse.duckdb'),
+    PIPELINE_OUTBOX_PATH: path.join(runDir, 'notifications.jsonl'),
+  });
+  const acts = createLocalActivities(config, { webUiUrl: 'http://127.0.0.1:8233' });
+  try {
+    const started = performance.now();
+    const { stages, metrics } = await runStages(acts);
+    const seconds = (performance.now() - started) / 1000;
+    const counts = Object.fromEntries(
+      ENTITIES.map((e) => [e, Object.fromEntries(['read', 'loaded', 'rejected', 'duplicates'].map((k) => [k, metrics[`${e}.${k}`]]))]),
+    );
+    counts.orders.revenue = metrics['orders.revenue'];
+    return { seconds, peakRssBytes: maxRss(), counts, stages };
+  } finally {
+    await acts.close();
+  }
+}
+
+/** In a child process: DuckDB's floor, each raw CSV read as text and written as Parquet once. */
+async function childFloor(lakeDir: string, outDir: string): Promise<PeerResult> {
+  const config = loadLocalConfig(process.env);
+  const options: Record<string, string> = { memory_limit: config.duckdbMemoryLimit };
+  if (config.duckdbThreads) options.threads = String(config.duckdbThreads);
+  const started = performance.now();
+  const instance = await DuckDBInstance.create(':memory:', options);
+  const db = await instance.connect();
+  const counts: Record<string, Record<string, number>> = {};
+  for (const entity of ENTITIES) {
+    const dir = path.join(lakeDir, 'raw', entity, DATE);
+    await mkdir(path.join(outDir, entity), { recursive: true });
+    for (const name of (await readdir(dir)).sort()) {
+      await db.run(
+        `COPY (SELECT * FROM read_csv('${path.join(dir, name)}', all_varchar=true, header=true)) TO '${path.join(outDir, entity, `${name}.parquet`)}' (FORMAT parquet)`,
+      );
+    }
+    const n = await db.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet('${path.join(outDir, entity)}/*.parquet')`);
+    counts[entity] = { read: Number(n.getRowObjectsJS()[0].n) };
+  }
+  db.closeSync();
+  instance.closeSync();
+  return { seconds: (performance.now() - started) / 1000, peakRssBytes: maxRss(), counts };
+}
+
+async function runChild(peer: 'ours' | 'floor', lakeDir: string, outDir: string): Promise<PeerResult> {
+  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+  const { stdout } = await promisify(execFile)(tsx, [__filename, '--child', peer, '--lake', lakeDir, '--out', outDir], {
+    maxBuffer: 16 * 1024 * 1024,
+    env: process.env,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as PeerResult;
+}
+
+interface BaselineOutput {
+  seconds: { total: number };
   counts: Record<string, Record<string, number>>;
   peak_rss_bytes: number;
-  pandas: string;
+  polars?: string;
+  pandas?: string;
 }
 
-async function runPandas(lakeDir: string, outDir: string): Promise<PandasResult> {
-  const script = path.join(__dirname, 'pandas_baseline.py');
-  const { stdout } = await promisify(execFile)('python3', [script, '--lake', lakeDir, '--date', DATE, '--out', outDir], {
+async function runBaseline(script: 'polars' | 'pandas', lakeDir: string, outDir: string): Promise<PeerResult> {
+  const file = path.join(__dirname, `${script}_baseline.py`);
+  // Started and timed from here like the others: interpreter start-up and imports are part of a job.
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)('python3', [file, '--lake', lakeDir, '--date', DATE, '--out', outDir], {
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as PandasResult;
+  const seconds = (performance.now() - started) / 1000;
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as BaselineOutput;
+  return { seconds, peakRssBytes: out.peak_rss_bytes, counts: out.counts, version: out[script] };
 }
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const gib = (b: number | undefined) => (b === undefined ? 'n/a' : `${(b / GiB).toFixed(2)} GiB`);
+const secs = (s: number) => `${s.toFixed(2)} s`;
+const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+function parseBytes(limit: string): number {
+  const m = /^\s*([\d.]+)\s*([KMGT]?i?B)?\s*$/i.exec(limit);
+  if (!m) return NaN;
+  const unit = (m[2] ?? 'B').toUpperCase().replace('IB', 'B');
+  const power = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4 }[unit] ?? 0;
+  return Number(m[1]) * 1024 ** power;
+}
+
+/** Where two peers' counts differ (the floor counts only rows read, and is not compared). */
+function disagreements(a: PeerResult, b: PeerResult, name: string): string[] {
+  const out: string[] = [];
+  for (const e of ENTITIES) {
+    for (const k of ['read', 'loaded', 'rejected', 'duplicates']) {
+      if (a.counts[e]?.[k] !== b.counts[e]?.[k]) out.push(`${e}.${k}: ours ${a.counts[e]?.[k]}, ${name} ${b.counts[e]?.[k]}`);
+    }
+  }
+  const revenue = (r: PeerResult) => r.counts.orders?.revenue ?? NaN;
+  if (!(Math.abs(revenue(a) - revenue(b)) <= 0.005)) out.push(`orders.revenue: ours ${revenue(a)}, ${name} ${revenue(b)}`);
+  return out;
+}
 
 async function main(): Promise<void> {
+  if (args.child) {
+    const result = args.child === 'ours' ? await childOurs(args.lake!) : await childFloor(args.lake!, args.out!);
+    console.log(JSON.stringify(result));
+    return;
+  }
   const loadAtStart = os.loadavg()[0];
   const runs = Math.max(1, Number(args.runs) || 1);
-  const { dir: lake, rows } = await cachedLake(!args.clean);
+  const orders = args.orders === undefined ? undefined : Number(args.orders);
+  if (orders !== undefined && !(Number.isInteger(orders) && orders > 0))
+    throw new Error(`--orders: expected a whole number > 0, got ${args.orders}`);
+  const batch = await cachedLake(!args.clean, orders);
+  const peers = PEERS.filter((p) => !(p === 'pandas' && args['skip-pandas']));
   await mkdir(CACHE, { recursive: true });
   const work = await mkdtemp(path.join(CACHE, 'run-'));
-  const results: { times: StageTimes; total: number; metrics: Record<string, number> }[] = [];
-  const watch = new MemoryWatch();
+  const results = Object.fromEntries(peers.map((p) => [p, [] as PeerResult[]])) as Record<Peer, PeerResult[]>;
   try {
     for (let i = 0; i < runs; i++) {
-      // A fresh lake copy and warehouse per run: the engine writes bronze/silver/gold next to the raw files.
-      const runDir = path.join(work, `run-${i + 1}`);
-      await cp(path.join(lake, 'raw'), path.join(runDir, 'lake', 'raw'), { recursive: true });
-      const config = loadLocalConfig({
-        ...process.env,
-        PIPELINE_LAKE_DIR: path.join(runDir, 'lake'),
-        PIPELINE_WAREHOUSE_PATH: path.join(runDir, 'warehouse.duckdb'),
-        PIPELINE_OUTBOX_PATH: path.join(runDir, 'notifications.jsonl'),
-      });
-      const acts = createLocalActivities(config, { webUiUrl: 'http://127.0.0.1:8233' });
-      try {
-        const started = performance.now();
-        const { times, metrics } = await runStages(acts);
-        results.push({ times, total: performance.now() - started, metrics });
-      } finally {
-        await acts.close();
+      // Alternating, starting one further each run, so no peer always runs first (cold cache) or last.
+      const order = peers.map((_, k) => peers[(k + i) % peers.length]);
+      for (const peer of order) {
+        const dir = path.join(work, `run-${i + 1}`, peer);
+        const lakeDir = path.join(dir, 'lake');
+        await linkRaw(batch.dir, lakeDir);
+        const out = path.join(dir, 'out');
+        const r = peer === 'ours' || peer === 'floor' ? await runChild(peer, lakeDir, out) : await runBaseline(peer, lakeDir, out);
+        results[peer].push(r);
+        log(`run ${i + 1}/${runs} ${peer}: ${secs(r.seconds)}, peak RSS ${gib(r.peakRssBytes)}`);
+        if (!args.keep) await rm(dir, { recursive: true, force: true });
       }
-      console.log(`run ${i + 1}/${runs}: ${secs(results.at(-1)!.total)}`);
     }
   } finally {
-    watch.stop();
+    if (!args.keep) await rm(work, { recursive: true, force: true });
   }
-  const hwm = MemoryWatch.highWaterMark();
 
-  const totalMs = median(results.map((r) => r.total));
-  const stageTable = new Table({
-    head: ['stage', `wall (median of ${runs})`, 'rows/s'],
+  const wall = (p: Peer) => median(results[p].map((r) => r.seconds));
+  const rss = (p: Peer) => Math.max(...results[p].map((r) => r.peakRssBytes));
+  const ours = results.ours[0];
+  const limit = loadLocalConfig(process.env).duckdbMemoryLimit;
+  const limitBytes = parseBytes(limit);
+  const checks = {
+    vsPolars: wall('ours') / wall('polars'),
+    vsFloor: wall('ours') / wall('floor'),
+    memory: rss('ours') <= limitBytes + BAR.memorySlackBytes,
+  };
+  const agreement = Object.fromEntries(
+    peers.filter((p) => p === 'polars' || p === 'pandas').map((p) => [p, disagreements(ours, results[p][0], p)]),
+  );
+  const report = {
+    batch: { date: DATE, dirty: !args.clean, rows: batch.rows, orders: batch.orders },
+    runs,
+    host: { cpus: os.cpus().length, loadAtStart, loadAtEnd: os.loadavg()[0] },
+    duckdb: { memoryLimit: limit, threads: process.env.PIPELINE_DUCKDB_THREADS ?? 'default' },
+    peers: Object.fromEntries(
+      peers.map((p) => [
+        p,
+        { wallSeconds: wall(p), peakRssBytes: rss(p), runs: results[p].map((r) => r.seconds), version: results[p][0].version },
+      ]),
+    ),
+    stages: Object.fromEntries(STAGES.map((s) => [s, median(results.ours.map((r) => r.stages?.[s] ?? 0))])),
+    ratios: {
+      oursToPolars: checks.vsPolars,
+      oursToFloor: checks.vsFloor,
+      ...(peers.includes('pandas') ? { oursToPandas: wall('ours') / wall('pandas') } : {}),
+    },
+    bar: { vsPolars: BAR.vsPolars, vsFloor: BAR.vsFloor, peakRssBytes: limitBytes + BAR.memorySlackBytes },
+    met: { vsPolars: checks.vsPolars <= BAR.vsPolars, vsFloor: checks.vsFloor <= BAR.vsFloor, memory: checks.memory },
+    disagreements: agreement,
+  };
+  if (args.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+
+  console.log(
+    `\nbatch ${DATE} (${args.clean ? 'clean' : 'dirty'}): ${batch.rows.toLocaleString('en-US')} raw rows, ${batch.orders.toLocaleString('en-US')} orders; ${SCALES.seed001.customers.toLocaleString('en-US')} customers, ${SCALES.seed001.products} products`,
+  );
+  const table = new Table({
+    head: ['', `wall (median of ${runs})`, 'peak RSS', 'ours / it'],
     style: STYLE,
-    colAligns: ['left', 'right', 'right'],
+    colAligns: ['left', 'right', 'right', 'right'],
   });
-  for (const stage of ['catalog', 'validate', 'transform', 'load'] as const) {
-    const ms = median(results.map((r) => r.times[stage] ?? 0));
-    stageTable.push([stage, secs(ms), Math.round(rows / (ms / 1000)).toLocaleString('en-US')]);
+  for (const p of peers) {
+    const name =
+      p === 'ours'
+        ? 'ours: catalog + validate + transform + load'
+        : p === 'floor'
+          ? 'DuckDB floor: CSV -> Parquet once'
+          : `${p} ${results[p][0].version ?? ''}`;
+    table.push([name, secs(wall(p)), gib(rss(p)), p === 'ours' ? '' : `${(wall('ours') / wall(p)).toFixed(2)}x`]);
   }
-  stageTable.push(['total', secs(totalMs), Math.round(rows / (totalMs / 1000)).toLocaleString('en-US')]);
-
-  // Every run loads the same batch, so any run's counts stand for all.
-  const m = results[0].metrics;
+  console.log(table.toString());
+  console.log(`our stages: ${STAGES.map((s) => `${s} ${secs(report.stages[s])}`).join(', ')}`);
   console.log(
-    `\nlocal backend, seed001 ${args.clean ? 'clean' : 'dirty'} batch ${DATE}: ${rows.toLocaleString('en-US')} raw rows (${m['orders.read']?.toLocaleString('en-US')} orders read, ${m['orders.loaded']?.toLocaleString('en-US')} loaded, ${m['orders.rejected']} rejected, ${m['orders.duplicates']} duplicates)`,
+    `host: ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start -> ${os.loadavg()[0].toFixed(1)} at end; DuckDB memory limit ${limit}, threads ${report.duckdb.threads}`,
   );
-  console.log(stageTable.toString());
-  console.log(
-    `host: ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start -> ${os.loadavg()[0].toFixed(1)} now; DuckDB threads ${process.env.PIPELINE_DUCKDB_THREADS ?? 'default'}, memory limit ${process.env.PIPELINE_DUCKDB_MEMORY_LIMIT ?? '1GB'}`,
-  );
-  const peak = Math.max(watch.peakSampled, hwm ?? 0);
-  console.log(`peak RSS: sampled ${gib(watch.peakSampled)}, VmHWM ${gib(hwm)} (whole process, DuckDB included)`);
-
-  const summary = new Table({ head: ['figure', 'measured', 'target', ''], style: STYLE });
-  summary.push([
-    'catalog+validate+transform+load',
-    secs(totalMs),
-    `<= ${TARGET.totalSeconds} s`,
-    mark(totalMs <= TARGET.totalSeconds * 1000),
-  ]);
-  summary.push(['peak RSS', gib(peak), `<= ${gib(TARGET.peakRssBytes)}`, mark(peak <= TARGET.peakRssBytes)]);
-
-  if (!args['skip-pandas']) {
-    process.stdout.write('\nrunning the pandas baseline on the same files ... ');
-    const out = path.join(work, 'pandas');
-    const p = await runPandas(lake, out);
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const bars = new Table({ head: ['bar', 'measured', 'target', ''], style: STYLE });
+  bars.push(['ours / polars', `${checks.vsPolars.toFixed(2)}x`, `<= ${BAR.vsPolars.toFixed(1)}x`, mark(report.met.vsPolars)]);
+  bars.push(['ours / floor', `${checks.vsFloor.toFixed(2)}x`, `<= ${BAR.vsFloor.toFixed(1)}x`, mark(report.met.vsFloor)]);
+  bars.push(['our peak RSS', gib(rss('ours')), `<= ${gib(limitBytes + BAR.memorySlackBytes)} (limit + 0.25)`, mark(checks.memory)]);
+  console.log(bars.toString());
+  for (const [p, diffs] of Object.entries(agreement)) {
     console.log(
-      `pandas ${p.pandas}: read ${p.seconds.read.toFixed(2)} s, transform ${p.seconds.transform.toFixed(2)} s, write ${p.seconds.write.toFixed(2)} s; peak RSS ${gib(p.peak_rss_bytes)}`,
+      diffs.length
+        ? `${p} and ours DISAGREE: ${diffs.join('; ')}`
+        : `${p} and ours agree on every read/loaded/rejected/duplicates count and on revenue`,
     );
-    const differences = ['customers', 'products', 'orders'].flatMap((e) =>
-      ['read', 'loaded', 'rejected', 'duplicates']
-        .filter((k) => p.counts[e][k] !== m[`${e}.${k}`])
-        .map((k) => `${e}.${k}: pandas ${p.counts[e][k]}, engine ${m[`${e}.${k}`]}`),
-    );
-    if (Math.abs(p.counts.orders.revenue - m['orders.revenue']) > 0.005)
-      differences.push(`orders.revenue: pandas ${p.counts.orders.revenue}, engine ${m['orders.revenue']}`);
-    console.log(
-      differences.length
-        ? `pandas and the engine DISAGREE: ${differences.join('; ')}`
-        : 'pandas and the engine agree on every read/loaded/rejected/duplicates count and on revenue',
-    );
-    const transformOnly = median(results.map((r) => r.times.transform ?? 0));
-    const ratio = (p.seconds.total * 1000) / totalMs;
-    summary.push([
-      'pandas transform / local 4 stages',
-      `${ratio.toFixed(1)}x (${p.seconds.total.toFixed(2)} s vs ${secs(totalMs)})`,
-      `>= ${TARGET.speedup}x`,
-      mark(ratio >= TARGET.speedup),
-    ]);
-    summary.push([
-      'pandas transform / local transform',
-      `${((p.seconds.total * 1000) / transformOnly).toFixed(1)}x`,
-      '(same work only)',
-      '',
-    ]);
   }
-  console.log(summary.toString());
   if (args.keep) console.log(`kept ${work}`);
-  else await rm(work, { recursive: true, force: true });
 }
 
 main().catch((err: unknown) => {

@@ -14,11 +14,11 @@ import type { ExistingPartition } from './lake';
 import { existingPartitions, generatedFile, scratchDir } from './lake';
 import { ORDER_HEADER, orderRows } from './orders';
 import type { DayPlan, GenerationPlan, ScaleName } from './plan';
-import { SCALES, fileRows, planGeneration } from './plan';
+import { MAX_ORDERS, SCALES, fileRows, planGeneration } from './plan';
 import { PURPOSE, seeded } from './random';
 import { CUSTOMER_HEADER, PRODUCT_HEADER, World, customerRow, productRow } from './world';
 
-export { SCALES, isScaleName, planGeneration } from './plan';
+export { MAX_ORDERS, SCALES, isScaleName, planGeneration } from './plan';
 export type { GenerationPlan, Injection, InjectionCounts, ScaleName } from './plan';
 
 export const DEFAULT_SEED = 42;
@@ -29,6 +29,8 @@ export interface GenerateOptions {
   startDate: string;
   days?: number;
   scale?: ScaleName;
+  /** Orders over the whole period instead of the scale's (for example 10,000,000 in one day). */
+  orders?: number;
   dirty?: boolean;
   seed?: number;
   /** What to do when a partition of a generated date already holds files. Default: refuse. */
@@ -68,6 +70,8 @@ function checkOptions(o: GenerateOptions): void {
   const days = o.days ?? 1;
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)
     throw new RangeError(`days must be a whole number from 1 to ${MAX_DAYS}, got ${days}`);
+  if (o.orders !== undefined && (!Number.isInteger(o.orders) || o.orders < 1 || o.orders > MAX_ORDERS))
+    throw new RangeError(`orders must be a whole number from 1 to ${MAX_ORDERS.toLocaleString('en-US')}, got ${o.orders}`);
   const seed = o.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a whole number >= 0, got ${seed}`);
 }
@@ -76,7 +80,13 @@ export async function generateLake(options: GenerateOptions): Promise<GenerateRe
   checkOptions(options);
   const seed = options.seed ?? DEFAULT_SEED;
   const scale = options.scale ?? 'small';
-  const plan = planGeneration({ startDate: options.startDate, days: options.days ?? 1, scale, dirty: options.dirty ?? false });
+  const plan = planGeneration({
+    startDate: options.startDate,
+    days: options.days ?? 1,
+    scale,
+    dirty: options.dirty ?? false,
+    orders: options.orders,
+  });
   const lakeDir = path.resolve(options.lakeDir);
 
   const existing = await existingPartitions(lakeDir, plan.dates);

@@ -1,6 +1,7 @@
 /**
  * A day's orders, produced one row at a time so a million orders never sit in memory. Order ids are
- * `YYYYMMDD` followed by a 7-digit sequence, so days generated separately never reuse an id.
+ * `YYYYMMDD` followed by a 7-digit sequence (wider on a day of 9 million orders or more), so days
+ * generated separately never reuse an id.
  */
 import type { InjectionCounts } from './plan';
 import type { DayPlan } from './plan';
@@ -12,8 +13,15 @@ import { formatCents } from './world';
 
 export const ORDER_HEADER = ['order_id', 'customer_id', 'product_id', 'order_date', 'order_amount', 'quantity', 'delivery_date'];
 
-/** Sequence numbers of injected orders start here, far above any real day's order count. */
-export const INJECTED_ORDER_SEQ_BASE = 9_000_000;
+/**
+ * The width of a day's order sequence and where its injected orders' sequence starts, far above the
+ * day's real orders. Days under 9 million orders keep the 7 digits they always had.
+ */
+export function orderSequence(orders: number): { width: number; injectedBase: number } {
+  if (orders < 9_000_000) return { width: 7, injectedBase: 9_000_000 };
+  const width = String(orders).length + 1;
+  return { width, injectedBase: 9 * 10 ** (width - 1) };
+}
 /** Customer and product ids that no dimension holds. */
 export const UNKNOWN_ID_BASE = 9_000_000;
 
@@ -30,6 +38,7 @@ class OrderMaker {
   private readonly orderDates: string[];
   private readonly deliveryDates: string[][];
   private readonly idPrefix: string;
+  private readonly width: number;
 
   constructor(
     day: DayPlan,
@@ -37,6 +46,7 @@ class OrderMaker {
     private readonly customers: number,
     private readonly prices: Int32Array,
   ) {
+    this.width = orderSequence(day.orders).width;
     // Most orders are from the batch date; a few arrive a day or two late.
     this.orderDates = [0, 1, 2].map((late) => addDays(day.date, -late));
     this.deliveryDates = this.orderDates.map((d) => [2, 3, 4, 5, 6, 7].map((lag) => addDays(d, lag)));
@@ -55,7 +65,7 @@ class OrderMaker {
     const dateIndex = late < 0.94 ? 0 : late < 0.98 ? 1 : 2;
     const delivery = r.next() < 0.15 ? '' : this.deliveryDates[dateIndex][Math.floor(r.next() * 6)];
     return [
-      this.idPrefix + String(seq).padStart(7, '0'),
+      this.idPrefix + String(seq).padStart(this.width, '0'),
       String(customerId),
       String(productIndex + 1),
       this.orderDates[dateIndex],
@@ -133,7 +143,7 @@ export function* orderRows(day: DayPlan, world: World, seed: number): Generator<
   const actions = planActions(dirty, day.orders, day.injections.orders);
   // Injected rows draw from their own stream, so a dirty day's good rows equal the clean day's.
   const injected = new OrderMaker(day, dirty, customers, prices);
-  let injectedSeq = INJECTED_ORDER_SEQ_BASE;
+  let injectedSeq = orderSequence(day.orders).injectedBase;
 
   for (let i = 0; i < day.orders; i++) {
     const row = maker.make(i + 1);

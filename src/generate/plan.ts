@@ -114,8 +114,19 @@ function addCounts(into: InjectionCounts, from: InjectionCounts): void {
   for (const [k, v] of Object.entries(from) as [Injection, number][]) into[k] = (into[k] ?? 0) + v;
 }
 
-export function planGeneration(opts: { startDate: string; days: number; scale: ScaleName; dirty: boolean }): GenerationPlan {
-  const spec: ScaleSpec = SCALES[opts.scale];
+/** The most orders one generation writes: ids stay below 2^63 and a day's file below a few GB. */
+export const MAX_ORDERS = 100_000_000;
+
+export function planGeneration(opts: {
+  startDate: string;
+  days: number;
+  scale: ScaleName;
+  dirty: boolean;
+  /** Orders over the whole period instead of the scale's (customers and products stay the scale's). */
+  orders?: number;
+}): GenerationPlan {
+  const scaled: ScaleSpec = SCALES[opts.scale];
+  const spec: ScaleSpec = opts.orders === undefined ? scaled : { ...scaled, orders: { total: opts.orders } };
   const dates = dateRange(opts.startDate, opts.days);
   const customerGrowth = growthPerDay(spec.customers, opts.days);
   const productGrowth = growthPerDay(spec.products, opts.days);

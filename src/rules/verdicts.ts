@@ -41,6 +41,11 @@ export interface Statement {
   /** The relation it defines. */
   name: string;
   select: string;
+  /**
+   * Read more than once by the statements after it: an engine that evaluates a view at every
+   * reference (DuckDB, Spark) should materialise it (a temp table, a cached frame) to compute it once.
+   */
+  materialise?: boolean;
 }
 
 export const columnNames = (entity: Entity): string[] => COLUMNS[entity].map((c) => c.name);
@@ -149,34 +154,45 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   const rawCols = rawColList(model, entity, d).join(', ');
   const key = e.typed(keyOf(model, entity));
   const copies = `max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies`;
-  // Exact copies: where the engine can hash, only rows whose hash of the raw values is shared are
-  // compared value by value, so a batch without copies never sorts its rows by every column.
-  const kept: Statement[] = d.rowHash
-    ? [
-        {
-          name: `${prefix}_hashed`,
-          select: `SELECT *, count(*) OVER (PARTITION BY ${d.rowHash(rawColList(model, entity, d))}) AS hash_rows FROM ${input}`,
-        },
-        {
-          name: `${prefix}_kept`,
-          select: `SELECT * FROM (SELECT *, ${copies} FROM ${prefix}_hashed WHERE hash_rows > 1) copied WHERE ord = last_copy
-        UNION ALL
-        SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${prefix}_hashed WHERE hash_rows = 1`,
-        },
-      ]
-    : [{ name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` }];
-  return [
-    ...kept,
-    {
-      name: `${prefix}_checked`,
-      select: `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
+  const checked: Statement = {
+    name: `${prefix}_checked`,
+    ...(d.rowHash ? { materialise: true } : {}),
+    select: `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
         FROM (SELECT *, ${e.typedColumns(entity)} FROM ${prefix}_kept) typed`,
+  };
+  const keyRule = `CASE WHEN row_reason IS NOT NULL THEN row_reason
+          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END`;
+  if (!d.rowHash) {
+    // Engines that inline every reference to a relation (Trino) get the plainest plan: one window each.
+    return [
+      { name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` },
+      checked,
+      { name: `${prefix}_keyed`, select: `SELECT *, ${keyRule} AS keyed_reason FROM ${prefix}_checked` },
+    ];
+  }
+  // Exact copies and repeated keys are rare, and a window over a whole batch sorts every row by the
+  // columns it partitions by. So the few rows that share a hash of their raw values (or a key) are
+  // found with a grouping first, and only they go through the window.
+  const hash = d.rowHash(rawColList(model, entity, d));
+  return [
+    { name: `${prefix}_copied`, select: `SELECT ${hash} AS h FROM ${input} GROUP BY ${hash} HAVING count(*) > 1`, materialise: true },
+    {
+      name: `${prefix}_kept`,
+      select: `SELECT * FROM (SELECT *, ${copies} FROM ${input} WHERE ${hash} IN (SELECT h FROM ${prefix}_copied)) copied WHERE ord = last_copy
+        UNION ALL
+        SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${input} WHERE ${hash} NOT IN (SELECT h FROM ${prefix}_copied)`,
+    },
+    checked,
+    {
+      name: `${prefix}_repeated`,
+      select: `SELECT ${key} AS k FROM ${prefix}_checked WHERE ${key} IS NOT NULL GROUP BY ${key} HAVING count(*) > 1`,
+      materialise: true,
     },
     {
       name: `${prefix}_keyed`,
-      select: `SELECT *, CASE WHEN row_reason IS NOT NULL THEN row_reason
-          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END AS keyed_reason
-        FROM ${prefix}_checked`,
+      select: `SELECT *, ${keyRule} AS keyed_reason FROM ${prefix}_checked WHERE ${key} IN (SELECT k FROM ${prefix}_repeated)
+        UNION ALL
+        SELECT *, row_reason AS keyed_reason FROM ${prefix}_checked WHERE ${key} IS NULL OR ${key} NOT IN (SELECT k FROM ${prefix}_repeated)`,
     },
   ];
 }

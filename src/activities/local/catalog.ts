@@ -8,6 +8,12 @@
  * row 2. For CSV a record spanning lines (a quoted line break) is one row and blank lines are not
  * rows; for a sheet it is the sheet's own row number, counted from its header row as 1.
  *
+ * A CSV file read in one pass is written in file order with `source_row` left NULL: its row number is
+ * its Parquet row position plus 2, which readers get from the Parquet reader's `file_row_number`
+ * (bronze.ts). Numbering rows while writing needs a window over the whole file, which took as
+ * long as the write itself. Parts read record by record, and sheets, carry their numbers, since they
+ * have gaps (malformed lines kept apart, blank sheet rows).
+ *
  * Nothing is lost without a word: a CSV record that does not split into the header's fields is kept
  * in bronze as a `malformed_line` (the transform rejects it as `malformed_row`); a file that cannot
  * be read as a whole (not UTF-8, a truncated gzip) stops the stage naming it; and whatever the
@@ -26,6 +32,7 @@ import { checkHeader, normaliseHeader, readWorkbook, sheetTable } from '../workb
 import { checkGzipComplete, compressionOf, exactPath, probeCsv, readCarefully } from './raw-csv';
 import type { Sql } from './warehouse';
 import { ident, lit, listLit } from './warehouse';
+import { bronzeWithRows } from './bronze';
 import { columnNames } from '../../rules/verdicts';
 
 /** One table-shaped source: a CSV file, or one sheet of a workbook. */
@@ -141,9 +148,9 @@ async function writeCsvSource(db: Sql, entity: Entity, source: Source, out: stri
   );
   let refused: unknown;
   try {
-    // row_number() over the scan follows file order: the header is row 1, so data starts at 2.
+    // Written in file order (DuckDB keeps insertion order): the row number is the Parquet position + 2.
     await db.run(
-      `COPY (SELECT ${bronzeProjection(entity, source, 'row_number() OVER () + 1')} FROM ${csvScan(source.file, width, 'header=true')}) TO ${lit(out)} ${PARQUET}`,
+      `COPY (SELECT ${bronzeProjection(entity, source, 'NULL')} FROM ${csvScan(source.file, width, 'header=true')}) TO ${lit(out)} ${PARQUET}`,
     );
   } catch (err) {
     refused = err;
@@ -293,10 +300,13 @@ async function refreshBronzeView(db: Sql, lakeRoot: string, entity: Entity): Pro
   const columns = (await db.all(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'bronze' AND table_name = $1`, [entity])).map(
     (r) => String(r.column_name),
   );
-  if (columns.length > 0 && columns.includes('extra') === wantsExtra) return;
+  const view = await db.all(`SELECT sql FROM duckdb_views() WHERE schema_name = 'bronze' AND view_name = $1`, [entity]);
+  // Views made before row numbers came from the Parquet position are made again.
+  const numbersRows = view.length > 0 && String(view[0].sql).includes('file_row_number');
+  if (columns.length > 0 && columns.includes('extra') === wantsExtra && numbersRows) return;
   const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
   await db.run(
-    `CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`,
+    `CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM ${bronzeWithRows(`read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`)}`,
   );
 }
 

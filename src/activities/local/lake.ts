@@ -99,6 +99,11 @@ export class Lake {
     return path.join(this.root, 'processed', layer, table, `batch_date=${runDate}`);
   }
 
+  /** Where the batch's per-row verdicts are kept between validate and transform (see verdicts.ts). */
+  verdictsDir(runDate: string): string {
+    return path.join(this.root, 'processed', '_verdicts', `batch_date=${runDate}`);
+  }
+
   /** Batch folders of a table, oldest first, as [date, folder]. */
   batches(layer: Layer, table: string): [string, string][] {
     const dir = path.join(this.root, 'processed', layer, table);
@@ -153,6 +158,16 @@ export class Lake {
     fs.renameSync(staged, target);
     if (hadOld) fs.rmSync(old, { recursive: true, force: true });
   }
+}
+
+/** Files as they are now (name, size, modification time): a file rewritten since gives another signature. */
+export function filesSignature(files: string[]): string {
+  return files
+    .map((f) => {
+      const st = fs.statSync(f);
+      return `${path.basename(f)}:${st.size}:${st.mtimeMs}`;
+    })
+    .join('|');
 }
 
 /** Plain code-point order, so every backend agrees on "name order" regardless of locale. */

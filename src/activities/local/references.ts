@@ -7,9 +7,8 @@
  * history costs one table scan, not hundreds of file opens. Each indexed batch keeps a signature of
  * its files (name, size, mtime): a batch published, replaced or removed since is re-read before use.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Lake } from './lake';
+import { filesSignature } from './lake';
 import type { Sql } from './warehouse';
 import { listLit, lit } from './warehouse';
 
@@ -18,21 +17,12 @@ export type DimensionEntity = 'customers' | 'products';
 const DIM_TABLE = { customers: 'dim_customers', products: 'dim_products' } as const;
 const KEY = { customers: 'customer_id', products: 'product_id' } as const;
 
-function signature(files: string[]): string {
-  return files
-    .map((f) => {
-      const st = fs.statSync(f);
-      return `${path.basename(f)}:${st.size}:${st.mtimeMs}`;
-    })
-    .join('|');
-}
-
 /** Brings the key index of one dimension in line with the gold layer's batches, in one transaction. */
 export async function syncDimensionKeys(db: Sql, lake: Lake, entity: DimensionEntity): Promise<void> {
   const wanted = new Map<string, { files: string[]; signature: string }>();
   for (const [date, dir] of lake.batches('gold', DIM_TABLE[entity])) {
     const files = lake.parquetFiles(dir);
-    if (files.length > 0) wanted.set(date, { files, signature: signature(files) });
+    if (files.length > 0) wanted.set(date, { files, signature: filesSignature(files) });
   }
   const indexed = new Map(
     (

@@ -2,7 +2,8 @@
  * The transform stage: one batch's bronze rows -> silver (cleaned, typed, with lineage), rejects (the
  * first failing reason, with the raw record) and gold (dimensions, facts, the batch's daily sales),
  * each written as Parquet under `processed/{layer}/{table}/batch_date=D/`, from the per-row verdicts
- * the rendered rules give (verdicts.ts): accepted rows to silver and gold, the others to rejects.
+ * the rendered rules give (verdicts.ts; those validate wrote when their inputs are unchanged):
+ * accepted rows to silver and gold, the others to rejects.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,8 @@ import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
 import { dailySalesSelect } from './sales';
-import { bronzeFiles, bronzeRelation, buildVerdicts, dropVerdicts, ORD_SCALE } from './verdicts';
+import { bronzeFiles, bronzeRelation } from './bronze';
+import { dropVerdicts, openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
 import { ident, lit } from './warehouse';
 
@@ -80,7 +82,7 @@ export async function transformBatch(
   };
 
   const metrics: Record<string, number> = {};
-  const bronze = {} as Record<Entity, string>;
+  const bronze = {} as Record<Entity, { relation: string; files: string[] }>;
   const verdicts = (entity: Entity) => `${entity}_verdicts`;
   try {
     for (const entity of ENTITIES) {
@@ -89,10 +91,14 @@ export async function transformBatch(
         throw missingResource(
           `no bronze Parquet of ${entity} for ${runDate} in ${lake.tableDir('bronze', entity, runDate)}: run the catalog stage again`,
         );
-      bronze[entity] = await bronzeRelation(db, files);
+      bronze[entity] = { relation: await bronzeRelation(db, files), files };
     }
     step(0.1);
-    await buildVerdicts(db, lake, runDate, bronze, { step: (done) => step(0.1 + (0.55 * done) / ENTITIES.length) });
+    const opened = await openVerdicts(db, lake, runDate, bronze, {
+      jobId: etlRunId,
+      step: (done) => step(0.1 + (0.55 * done) / ENTITIES.length),
+    });
+    metrics.verdictsReused = opened.reused ? 1 : 0;
 
     const batch = `${lit(runDate)}::DATE`;
     for (const entity of ENTITIES) {
@@ -117,10 +123,11 @@ export async function transformBatch(
         entity,
       );
       await copy(`SELECT ${contract}, ${batch} AS batch_date FROM ${v} WHERE reason IS NULL`, 'gold', GOLD_TABLES[entity]);
+      // The verdicts hold no raw text: a reject's raw record is read back from bronze by its lineage.
       await copy(
         `SELECT ${batch} AS batch_date, ${lit(entity)} AS entity, ${sourceFileExpr(sources[entity])} AS source_file,
            (ord % ${ORD_SCALE})::BIGINT AS row_number, reason, ${rawRecordExpr(entity, sources[entity])} AS raw_record
-         FROM ${v} WHERE reason IS NOT NULL ORDER BY ord`,
+         FROM (SELECT ord, reason FROM ${v} WHERE reason IS NOT NULL) JOIN raw_${entity} USING (ord) ORDER BY ord`,
         'rejects',
         entity,
       );

@@ -1,7 +1,7 @@
 /**
  * The validate stage on DuckDB: the gate's formulas (src/shared/quality.ts) over the batch's per-row
- * verdicts (src/rules, run by verdicts.ts), judged against the thresholds and recorded in
- * `analytics.quality_reports`.
+ * verdicts (src/rules, run by verdicts.ts, which keeps them for the transform), judged against the
+ * thresholds and recorded in `analytics.quality_reports`.
  */
 import type { Entity } from '../../shared/contract';
 import { ENTITIES } from '../../shared/contract';
@@ -10,7 +10,8 @@ import { judge } from '../../shared/quality';
 import type { ResultPage } from '../types';
 import type { Lake } from './lake';
 import type { Sql } from './warehouse';
-import { bronzeFiles, bronzeRelation, buildVerdicts, dropVerdicts, measureGate } from './verdicts';
+import { bronzeFiles, bronzeRelation } from './bronze';
+import { dropVerdicts, measureGate, openVerdicts } from './verdicts';
 
 export const QUALITY_COLUMNS: ResultPage['columns'] = [
   { name: 'entity', type: 'varchar' },
@@ -29,11 +30,14 @@ export async function runQualityChecks(
   queryId: string,
   onEntity?: (done: number) => void,
 ): Promise<QualityResult[]> {
-  const bronze = {} as Record<Entity, string>;
-  for (const entity of ENTITIES) bronze[entity] = await bronzeRelation(db, bronzeFiles(lake, entity, runDate));
+  const bronze = {} as Record<Entity, { relation: string; files: string[] }>;
+  for (const entity of ENTITIES) {
+    const files = bronzeFiles(lake, entity, runDate);
+    bronze[entity] = { relation: await bronzeRelation(db, files), files };
+  }
   let results: QualityResult[];
   try {
-    await buildVerdicts(db, lake, runDate, bronze, { step: onEntity, forGate: true });
+    await openVerdicts(db, lake, runDate, bronze, { jobId: queryId, step: onEntity });
     results = (await measureGate(db)).map((m) => judge(m, thresholds));
   } finally {
     await dropVerdicts(db);

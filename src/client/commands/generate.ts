@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config';
 import type { GenerateResult, Injection, ScaleName } from '../../generate';
-import { DEFAULT_SEED, MAX_DAYS, PartitionExistsError, SCALES, generateLake, isScaleName } from '../../generate';
+import { DEFAULT_SEED, MAX_DAYS, MAX_ORDERS, PartitionExistsError, SCALES, generateLake, isScaleName } from '../../generate';
 import { ENTITIES, FIELD_REJECT_REASONS } from '../../shared/contract';
 import { UserError } from '../errors';
 import { parseDate } from './run';
@@ -14,6 +14,7 @@ interface GenerateCliOptions {
   date: string;
   days: number;
   scale: ScaleName;
+  orders?: number;
   dirty?: boolean;
   seed: number;
   lake?: string;
@@ -91,6 +92,11 @@ export function registerGenerateCommand(program: Command): void {
         .argParser(parseScale)
         .default('small'),
     )
+    .addOption(
+      new Option('--orders <n>', "orders over the period instead of the scale's (customers and products stay the scale's)").argParser(
+        wholeNumber(1, MAX_ORDERS),
+      ),
+    )
     .option('--dirty', 'inject rows for every reject reason, exact duplicates and rows that need cleaning')
     .addOption(
       new Option('--seed <seed>', 'random seed; the same seed gives byte-identical files')
@@ -122,6 +128,7 @@ export function registerGenerateCommand(program: Command): void {
           startDate: opts.date,
           days: opts.days,
           scale: opts.scale,
+          orders: opts.orders,
           dirty: opts.dirty,
           seed: opts.seed,
           existing: opts.force ? 'overwrite' : 'refuse',

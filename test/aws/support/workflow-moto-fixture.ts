@@ -162,12 +162,22 @@ async function waitFor<T>(what: string, read: () => Promise<T | undefined>, time
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Once the workflow's crawl is running, registers the tables a real crawl would find, then ends the crawl. */
-export async function playCrawler(moto: MotoServer, config: AwsConfig, clients: AwsClients): Promise<void> {
+/**
+ * Once the workflow's crawl is running, registers the tables a real crawl would find, then ends the
+ * crawl, but only after `readsSeen` says the workflow has read it RUNNING: ending it earlier would let
+ * a slow first read see it READY, and the run would never show that it waited.
+ */
+export async function playCrawler(
+  moto: MotoServer,
+  config: AwsConfig,
+  clients: AwsClients,
+  readsSeen: () => Promise<number>,
+): Promise<void> {
   await waitFor('the crawl to start', async () => {
     const { Crawler } = await clients.glue.send(new GetCrawlerCommand({ Name: config.glueCrawler }));
     return Crawler?.State === 'RUNNING' ? true : undefined;
   });
+  await waitFor('the workflow to read the running crawl', async () => ((await readsSeen()) >= 1 ? true : undefined));
   for (const [entity, f] of Object.entries(RAW_FILES)) {
     await clients.glue.send(
       new CreateTableCommand({
