@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Python packages the tests use (moto server, pandas, pyarrow, PySpark, ruff). pip leaves satisfied
-# pins alone without asking the index, so a second run takes seconds.
+# Python packages the tests use (moto server, pandas, pyarrow, Polars, openpyxl, PySpark, ruff). pip leaves
+# satisfied pins alone without asking the index, so a second run takes seconds.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -10,4 +10,4 @@ python3 -m pip --version >/dev/null 2>&1 || { echo "10-python: pip not found for
 # A CI machine is disposable: install into the interpreter even where the distribution marks it
 # externally managed (PEP 668). Older pips ignore the variable.
 PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r "$root/requirements-test.txt"
-python3 -m pip freeze --quiet 2>/dev/null | grep -iE '^(moto|pandas|pyarrow|pyspark|ruff)==' | tr '\n' ' ' | sed 's/ $/\n/'
+python3 -m pip freeze --quiet 2>/dev/null | grep -iE '^(moto|pandas|pyarrow|polars|openpyxl|pyspark|ruff)==' | tr '\n' ' ' | sed 's/ $/\n/'
