@@ -11,7 +11,7 @@
  * The batch is seed001's day (7,500 customers, 600 products, 1,020,500 orders, dirty), or as many
  * orders as `--orders` says, generated once into bench/.cache.
  *
- *   npm run bench:local [-- --runs 3] [-- --orders 10000000] [-- --json] [-- --skip-pandas] [-- --clean] [-- --keep]
+ *   npm run bench:local [-- --runs 3] [-- --orders 10000000] [-- --json] [-- --skip-pandas] [-- --only ours,floor] [-- --clean] [-- --keep]
  *
  * Prints each peer's median wall time and peak RSS and the ratios (with `--json`, one JSON line);
  * nothing here fails on a slow machine.
@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     orders: { type: 'string' },
     clean: { type: 'boolean', default: false },
     'skip-pandas': { type: 'boolean', default: false },
+    only: { type: 'string' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     // Internal: run one peer in this child process and print its result as JSON.
@@ -69,6 +70,8 @@ interface PeerResult {
   /** Per entity: read, loaded, rejected, duplicates; orders also revenue. */
   counts: Record<string, Record<string, number>>;
   stages?: Partial<Record<StageName, number>>;
+  /** Ours: the process's peak RSS at the end of each stage. */
+  rssAfter?: Partial<Record<StageName, number>>;
   version?: string;
 }
 
@@ -112,13 +115,20 @@ async function until<T extends JobStatus>(what: string, read: () => Promise<T>):
   }
 }
 
-async function runStages(acts: LocalActivities): Promise<{ stages: Partial<Record<StageName, number>>; metrics: Record<string, number> }> {
+async function runStages(acts: LocalActivities): Promise<{
+  stages: Partial<Record<StageName, number>>;
+  rssAfter: Partial<Record<StageName, number>>;
+  metrics: Record<string, number>;
+}> {
   const ref = (stage: StageName): RunRef => ({ runDate: DATE, workflowId: `bench-${DATE}`, stage, stageAttempt: 1 });
   const stages: Partial<Record<StageName, number>> = {};
+  const rssAfter: Partial<Record<StageName, number>> = {};
   const timed = async <T>(stage: StageName, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     const out = await f();
     stages[stage] = (performance.now() - t) / 1000;
+    // The process's high-water mark so far: where it rises tells which stage needs the memory.
+    rssAfter[stage] = maxRss();
     return out;
   };
   await timed('catalog', async () => {
@@ -139,7 +149,7 @@ async function runStages(acts: LocalActivities): Promise<{ stages: Partial<Recor
     const { statementId } = await acts.startWarehouseStatements({ run: ref('load'), operation: 'load', etlRunId: etl.etlRunId });
     await until('load', () => acts.getStatementState({ run: ref('load'), statementId }));
   });
-  return { stages, metrics: etl.metrics };
+  return { stages, rssAfter, metrics: etl.metrics };
 }
 
 const maxRss = () => process.resourceUsage().maxRSS * 1024;
@@ -156,13 +166,13 @@ async function childOurs(lakeDir: string): Promise<PeerResult> {
   const acts = createLocalActivities(config, { webUiUrl: 'http://127.0.0.1:8233' });
   try {
     const started = performance.now();
-    const { stages, metrics } = await runStages(acts);
+    const { stages, rssAfter, metrics } = await runStages(acts);
     const seconds = (performance.now() - started) / 1000;
     const counts = Object.fromEntries(
       ENTITIES.map((e) => [e, Object.fromEntries(['read', 'loaded', 'rejected', 'duplicates'].map((k) => [k, metrics[`${e}.${k}`]]))]),
     );
     counts.orders.revenue = metrics['orders.revenue'];
-    return { seconds, peakRssBytes: maxRss(), counts, stages };
+    return { seconds, peakRssBytes: maxRss(), counts, stages, rssAfter };
   } finally {
     await acts.close();
   }
@@ -259,7 +269,10 @@ async function main(): Promise<void> {
   if (orders !== undefined && !(Number.isInteger(orders) && orders > 0))
     throw new Error(`--orders: expected a whole number > 0, got ${args.orders}`);
   const batch = await cachedLake(!args.clean, orders);
-  const peers = PEERS.filter((p) => !(p === 'pandas' && args['skip-pandas']));
+  const only = args.only?.split(',').map((p) => p.trim());
+  if (only?.some((p) => !(PEERS as readonly string[]).includes(p)))
+    throw new Error(`--only: expected some of ${PEERS.join(', ')}, got ${args.only}`);
+  const peers = PEERS.filter((p) => (only ? only.includes(p) : !(p === 'pandas' && args['skip-pandas'])));
   await mkdir(CACHE, { recursive: true });
   const work = await mkdtemp(path.join(CACHE, 'run-'));
   const results = Object.fromEntries(peers.map((p) => [p, [] as PeerResult[]])) as Record<Peer, PeerResult[]>;
@@ -282,9 +295,11 @@ async function main(): Promise<void> {
     if (!args.keep) await rm(work, { recursive: true, force: true });
   }
 
-  const wall = (p: Peer) => median(results[p].map((r) => r.seconds));
-  const rss = (p: Peer) => Math.max(...results[p].map((r) => r.peakRssBytes));
-  const ours = results.ours[0];
+  // A peer left out by --only has no figures: its ratios read NaN.
+  const ran = (p: Peer) => (results[p]?.length ?? 0) > 0;
+  const wall = (p: Peer) => (ran(p) ? median(results[p].map((r) => r.seconds)) : NaN);
+  const rss = (p: Peer) => (ran(p) ? Math.max(...results[p].map((r) => r.peakRssBytes)) : NaN);
+  const ours = results.ours?.[0];
   const limit = loadLocalConfig(process.env).duckdbMemoryLimit;
   const limitBytes = parseBytes(limit);
   const checks = {
@@ -293,7 +308,7 @@ async function main(): Promise<void> {
     memory: rss('ours') <= limitBytes + BAR.memorySlackBytes,
   };
   const agreement = Object.fromEntries(
-    peers.filter((p) => p === 'polars' || p === 'pandas').map((p) => [p, disagreements(ours, results[p][0], p)]),
+    peers.filter((p) => ran('ours') && (p === 'polars' || p === 'pandas')).map((p) => [p, disagreements(ours, results[p][0], p)]),
   );
   const report = {
     batch: { date: DATE, dirty: !args.clean, rows: batch.rows, orders: batch.orders },
@@ -306,7 +321,10 @@ async function main(): Promise<void> {
         { wallSeconds: wall(p), peakRssBytes: rss(p), runs: results[p].map((r) => r.seconds), version: results[p][0].version },
       ]),
     ),
-    stages: Object.fromEntries(STAGES.map((s) => [s, median(results.ours.map((r) => r.stages?.[s] ?? 0))])),
+    stages: Object.fromEntries(STAGES.map((s) => [s, ran('ours') ? median(results.ours.map((r) => r.stages?.[s] ?? 0)) : NaN])),
+    peakRssAfterStage: Object.fromEntries(
+      STAGES.map((s) => [s, ran('ours') ? Math.max(...results.ours.map((r) => r.rssAfter?.[s] ?? 0)) : NaN]),
+    ),
     ratios: {
       oursToPolars: checks.vsPolars,
       oursToFloor: checks.vsFloor,
@@ -340,6 +358,7 @@ async function main(): Promise<void> {
   }
   console.log(table.toString());
   console.log(`our stages: ${STAGES.map((s) => `${s} ${secs(report.stages[s])}`).join(', ')}`);
+  console.log(`our peak RSS by the end of: ${STAGES.map((s) => `${s} ${gib(report.peakRssAfterStage[s])}`).join(', ')}`);
   console.log(
     `host: ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start -> ${os.loadavg()[0].toFixed(1)} at end; DuckDB memory limit ${limit}, threads ${report.duckdb.threads}`,
   );

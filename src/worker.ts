@@ -47,6 +47,7 @@ export interface PipelineWorker {
  * PipelineActivities and nothing else, so the list cannot drift from the interface.
  */
 const ACTIVITY_NAME_SET: Record<ActivityName, true> = {
+  extractEntity: true,
   listRawPartition: true,
   startCrawl: true,
   getCrawlState: true,

@@ -8,6 +8,7 @@
  */
 import type {
   ChannelFailure,
+  ExtractEntityResult,
   JobState,
   JobStatus,
   Notice,
@@ -51,6 +52,8 @@ export interface FakeBackendOptions {
   failedChannels?: ChannelFailure[];
   /** What a finished crawl reports as not read. */
   unread?: UnreadItem[];
+  /** What extractEntity does for an entity on its nth call (default: extracts `loaded` rows); a throw fails that call. */
+  extract?: (entity: Entity, call: number) => ExtractEntityResult | Promise<ExtractEntityResult>;
   /** Awaited before each call is handled, e.g. to look at the run while one of its activities is in flight. */
   beforeCall?: (name: keyof PipelineActivities, input: unknown) => Promise<void>;
 }
@@ -73,6 +76,7 @@ export class FakeBackend {
   private readonly jobs = new Map<string, Job>();
   private readonly started = new Map<string, number>();
   private listCalls: Record<string, number> = {};
+  private extractCalls: Record<string, number> = {};
   private notifyFailuresLeft: number;
   private etlBusyLeft: number;
 
@@ -116,6 +120,14 @@ export class FakeBackend {
     const token = (run: { workflowId: string; stage: string; stageAttempt: number }) =>
       `${run.workflowId}/${run.stage}/${run.stageAttempt}`;
     const acts: PipelineActivities = {
+      extractEntity: async (input) => {
+        record('extractEntity', input);
+        const n = (this.extractCalls[input.entity] = (this.extractCalls[input.entity] ?? 0) + 1);
+        if (this.opts.extract) return this.opts.extract(input.entity, n);
+        const key = `raw/${input.entity}/${input.run.runDate}/extract-${input.entity}.csv.gz`;
+        const rows = this.loaded()[input.entity];
+        return { entity: input.entity, extracted: true, source: `table public.${input.entity}`, key, rows, bytes: rows * 20, columns: [] };
+      },
       listRawPartition: async (input) => {
         record('listRawPartition', input);
         const n = (this.listCalls[input.entity] = (this.listCalls[input.entity] ?? 0) + 1);

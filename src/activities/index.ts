@@ -15,7 +15,11 @@ export function createActivities(config: AppConfig): BoundActivities {
   const webUiUrl = config.temporal.webUiUrl;
   if (config.backend === 'aws') {
     if (!config.aws) throw new Error('aws backend selected but aws configuration was not loaded');
-    return createAwsActivities(config.aws, { webUiUrl, fallbackNotifier: () => createLocalNotifier(config.local, { webUiUrl }) });
+    return createAwsActivities(config.aws, {
+      webUiUrl,
+      extract: config.extract,
+      fallbackNotifier: () => createLocalNotifier(config.local, { webUiUrl }),
+    });
   }
-  return createLocalActivities(config.local, { webUiUrl });
+  return createLocalActivities(config.local, { webUiUrl, extract: config.extract });
 }

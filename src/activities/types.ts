@@ -50,6 +50,22 @@ export interface JobStatus {
   consoleUrl?: string;
 }
 
+// ---- extract (optional) ---------------------------------------------------------------------------
+
+export interface ExtractEntityInput {
+  run: RunRef;
+  entity: Entity;
+}
+
+/**
+ * One entity's rows of the run date, from the worker's PostgreSQL source, published as one gzip CSV
+ * in the raw partition (`extract-<entity>.csv.gz`, replacing the previous extract of that date).
+ * `source` says where they came from (`table public.orders`, `query`), never the connection.
+ */
+export type ExtractEntityResult =
+  | { entity: Entity; extracted: true; source: string; key: string; rows: number; bytes: number; columns: string[] }
+  | { entity: Entity; extracted: false; reason: string };
+
 // ---- awaitRawData ---------------------------------------------------------------------------------
 
 export interface ListRawPartitionInput {
@@ -228,6 +244,11 @@ export interface PublishResult {
 // src/activities/local/<stage>.ts and the AWS twin in src/activities/aws/<stage>.ts. The activity
 // type names are those of the recorded histories (test/histories), so they stay as they are.
 
+/** extract (optional): the day's rows copied from the shop's PostgreSQL into the raw partitions. */
+export interface ExtractActivities {
+  extractEntity(input: ExtractEntityInput): Promise<ExtractEntityResult>;
+}
+
 /** awaitRawData (the sensor): are the day's raw files there? */
 export interface AwaitRawDataActivities {
   listRawPartition(input: ListRawPartitionInput): Promise<RawPartitionListing>;
@@ -268,6 +289,13 @@ export interface NotifyActivities {
 }
 
 export interface PipelineActivities
-  extends AwaitRawDataActivities, CatalogActivities, ValidateActivities, TransformActivities, LoadActivities, NotifyActivities {}
+  extends
+    ExtractActivities,
+    AwaitRawDataActivities,
+    CatalogActivities,
+    ValidateActivities,
+    TransformActivities,
+    LoadActivities,
+    NotifyActivities {}
 
 export type ActivityName = keyof PipelineActivities;

@@ -16,6 +16,7 @@ import type * as ReportCommand from './commands/report';
 import type * as RunCommands from './commands/run';
 import type * as ScheduleCommands from './commands/schedule';
 import type * as ServerCommands from './commands/server';
+import type * as WatchCommand from './commands/watch';
 import type * as WorkerCommand from './commands/worker';
 
 type Register = (program: Command) => void;
@@ -93,6 +94,14 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
         () => require('./commands/server') as typeof ServerCommands,
         () => import('./commands/server'),
       ).then((m) => m.registerServerCommands),
+  },
+  {
+    commands: ['watch'],
+    load: () =>
+      loadWhenNeeded(
+        () => require('./commands/watch') as typeof WatchCommand,
+        () => import('./commands/watch'),
+      ).then((m) => m.registerWatchCommand),
   },
   {
     commands: ['demo'],

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import type { Env } from './env';
 import { parseEnv } from './env';
 
+/** A queue name, or the URL GetQueueUrl returns (`https://sqs.eu-west-1.amazonaws.com/123456789012/name`). */
+const ARRIVALS_QUEUE = /^([A-Za-z0-9_-]{1,80}|https?:\/\/[^\s/]+\/\d{12}\/[A-Za-z0-9_-]{1,80})$/;
+
+export const DEFAULT_ARRIVALS_QUEUE = 'ecommerce-raw-arrivals';
+
 const schema = z
   .object({
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region such as eu-west-1'),
@@ -37,6 +42,10 @@ const schema = z
       .string()
       .regex(/^arn:aws[\w-]*:sns:/, 'expected an SNS topic ARN')
       .optional(),
+    PIPELINE_ARRIVALS_QUEUE: z
+      .string()
+      .regex(ARRIVALS_QUEUE, 'expected an SQS queue name (letters, digits, - and _, at most 80) or its https:// URL')
+      .default(DEFAULT_ARRIVALS_QUEUE),
   })
   // How the Redshift Data API authenticates (ExecuteStatement's documented combinations):
   //   cluster:   SecretArn | DbUser (redshift:GetClusterCredentials) | neither (the caller's IAM identity,
@@ -84,6 +93,15 @@ export interface AwsConfig {
     schema: string;
   };
   snsTopicArn?: string;
+  /**
+   * The SQS queue the bucket's raw/ notifications go to, which `pipeline watch` reads and `pipeline
+   * aws setup` creates: a name, or a queue URL. Read it with arrivalsQueueOf (configs built in code may leave it out).
+   */
+  arrivalsQueue?: string;
+}
+
+export function arrivalsQueueOf(config: AwsConfig): string {
+  return config.arrivalsQueue ?? DEFAULT_ARRIVALS_QUEUE;
 }
 
 export function loadAwsConfig(env: Env): AwsConfig {
@@ -110,5 +128,6 @@ export function loadAwsConfig(env: Env): AwsConfig {
       schema: c.PIPELINE_REDSHIFT_SCHEMA,
     },
     snsTopicArn: c.PIPELINE_SNS_TOPIC_ARN,
+    arrivalsQueue: c.PIPELINE_ARRIVALS_QUEUE,
   };
 }

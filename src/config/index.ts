@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { AwsConfig } from './aws';
 import { loadAwsConfig } from './aws';
 import type { Env } from './env';
+import type { ExtractConfig, ExtractSource } from './extract';
+import { loadExtractConfig } from './extract';
 import { parseEnv } from './env';
 import type { LocalConfig } from './local';
 import { loadLocalConfig } from './local';
@@ -13,7 +15,7 @@ import type { TemporalConfig } from './temporal';
 import { loadTemporalConfig } from './temporal';
 
 export { ConfigError } from './errors';
-export type { AwsConfig, LocalConfig, TemporalConfig };
+export type { AwsConfig, ExtractConfig, ExtractSource, LocalConfig, TemporalConfig };
 
 const schema = z.object({
   PIPELINE_BACKEND: z.enum(['local', 'aws'], 'expected local or aws').default('local'),
@@ -33,6 +35,8 @@ export interface AppConfig {
   temporal: TemporalConfig;
   local: LocalConfig;
   aws?: AwsConfig;
+  /** The optional extract stage's source (a PostgreSQL database): the worker's only. */
+  extract?: ExtractConfig;
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -45,5 +49,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // The local settings are also the aws backend's fallback notifier's (no SNS topic), so they are always read.
     local: loadLocalConfig(env),
     aws: c.PIPELINE_BACKEND === 'aws' ? loadAwsConfig(env) : undefined,
+    extract: loadExtractConfig(env),
   };
 }

@@ -6,7 +6,8 @@
 export const ENTITIES = ['customers', 'products', 'orders'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
-export const STAGES = ['awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify'] as const;
+/** `extract` is optional (off unless a run's options turn it on): a run without it skips it, recording nothing. */
+export const STAGES = ['extract', 'awaitRawData', 'catalog', 'validate', 'transform', 'load', 'verify', 'notify'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export function isStageName(value: string): value is StageName {

@@ -19,10 +19,15 @@ export const REDACTED = '***';
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['TEMPORAL_API_KEY']);
 
 /** Settings that are URLs and may carry credentials (user:password@, ?token=...). */
-export const URL_SETTINGS: ReadonlySet<string> = new Set(['PIPELINE_WEBHOOK_URL', 'PIPELINE_AWS_ENDPOINT_URL', 'PIPELINE_WEB_UI_URL']);
+export const URL_SETTINGS: ReadonlySet<string> = new Set([
+  'PIPELINE_WEBHOOK_URL',
+  'PIPELINE_AWS_ENDPOINT_URL',
+  'PIPELINE_WEB_UI_URL',
+  'PIPELINE_EXTRACT_DATABASE_URL',
+]);
 
-/** URL settings whose whole value is a credential: a Slack-style webhook's path is its secret. */
-export const WHOLE_URL_SECRET_SETTINGS: ReadonlySet<string> = new Set(['PIPELINE_WEBHOOK_URL']);
+/** URL settings whose whole value is a credential: a Slack-style webhook's path is its secret; a database URL is kept whole too. */
+export const WHOLE_URL_SECRET_SETTINGS: ReadonlySet<string> = new Set(['PIPELINE_WEBHOOK_URL', 'PIPELINE_EXTRACT_DATABASE_URL']);
 
 /** A query parameter (or fragment parameter) whose value is a credential. */
 const SECRET_PARAM_NAME = /token|key|sig|secret|passw|pwd|credential|auth/i;

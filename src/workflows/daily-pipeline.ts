@@ -10,7 +10,8 @@ import type { NoticeKind, PipelineActivities, PublishResult } from '../activitie
 import type { StageName } from '../shared/contract';
 import { STAGES } from '../shared/contract';
 import type { PipelineInput, PipelineResult } from './definitions';
-import { rerunStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { rawDataArrivedSignal, rerunStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { recordArrival } from './raw-data-arrivals';
 import { buildNotice, failureKeyText } from './notices';
 import { OperatorControl } from './operator-control';
 import { resolveOptions } from './options';
@@ -25,6 +26,9 @@ export const FINAL_FAILURE_TYPE = 'PipelineFailed';
  * so a rerun that failed the same way announced it again.
  */
 const FAILURE_NOTICE_KEY_PATCH = 'stage-failure-notice-keyed-by-cause';
+/** Runs before the extract stage existed scheduled no extract activity; they never asked for one either. */
+const EXTRACT_STAGE_PATCH = 'extract-stage';
+const EXTRACT_OFF_MESSAGE = 'extract not configured: off unless the run options set stages.extract.enabled';
 
 function describeError(err: unknown): string {
   if ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause) {
@@ -45,6 +49,8 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
   setHandler(statusQuery, () => book.status);
   setHandler(skipStageSignal, (stage, reason) => control.onSignal('skip', stage, reason));
   setHandler(rerunStageSignal, (stage, reason) => control.onSignal('rerun', stage, reason));
+  // Only recorded: a handler that issues no commands leaves histories from before it replaying unchanged.
+  setHandler(rawDataArrivedSignal, (arrival) => recordArrival(book.status, arrival));
 
   /** Publishes a notice once per outcome: the same failure after a rerun is not announced twice. */
   async function notify(kind: NoticeKind, detail: string, keyParts: string[], keyText?: string): Promise<PublishResult | undefined> {
@@ -74,6 +80,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
     });
   }
 
+  /** Extract runs when the run's options turn it on, the run starts from it, or an operator reran it. */
+  const extractWanted = () =>
+    options.stages.extract.enabled ||
+    input.startFrom === 'extract' ||
+    book.status.operatorActions.some((a) => a.signal === 'rerunStage' && a.stage === 'extract' && a.outcome.startsWith('applied'));
+
   let i = input.startFrom ? STAGES.indexOf(input.startFrom) : 0;
   const startedFrom = `run started from ${input.startFrom}${input.reason ? `: ${input.reason}` : ''}`;
   for (const earlier of STAGES.slice(0, i)) book.end(earlier, 'skipped', startedFrom);
@@ -84,6 +96,12 @@ export async function dailyPipeline(input: PipelineInput = {}): Promise<Pipeline
     if (queuedSkip !== undefined) {
       control.queuedSkips.delete(stage);
       book.end(stage, 'skipped', `skipped by operator: ${queuedSkip}`);
+      i++;
+      continue;
+    }
+    // Off: shown as skipped, and nothing is recorded in the history (no activity, no patch marker).
+    if (stage === 'extract' && !(extractWanted() && patched(EXTRACT_STAGE_PATCH))) {
+      book.end(stage, 'skipped', EXTRACT_OFF_MESSAGE);
       i++;
       continue;
     }

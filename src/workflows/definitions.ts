@@ -11,8 +11,11 @@ import type { UnreadItem } from '../shared/unread';
 
 export const WORKFLOW_TYPE = 'dailyPipeline';
 
-/** How a run was started: `rerun` is an operator redoing a finished day from a stage (`pipeline rerun` on a closed run). */
-export type Trigger = 'manual' | 'schedule' | 'backfill' | 'rerun';
+/**
+ * How a run was started: `rerun` is an operator redoing a finished day from a stage (`pipeline rerun` on a closed run);
+ * `event` is `pipeline watch` starting a day once its raw files have arrived.
+ */
+export type Trigger = 'manual' | 'schedule' | 'backfill' | 'rerun' | 'event';
 
 export interface StageOptions {
   /**
@@ -44,8 +47,23 @@ export interface SensorOptions extends Omit<StageOptions, 'firstPollInterval'> {
   pollsPerHistory: number;
 }
 
+/**
+ * The optional extract stage: one activity per entity copies the run date's rows from the shop's
+ * PostgreSQL into the raw partitions. The worker holds the source and its secret; a run only says
+ * whether to extract (a run started from extract, or an operator's rerun of it, extracts too).
+ */
+export interface ExtractOptions {
+  enabled: boolean;
+  retry: RetryPolicy;
+  /** Start-to-close timeout of one entity's extract (it streams the whole table or query). */
+  activityTimeout: Duration;
+  /** An extract that stops heartbeating for this long is presumed lost with its worker, and retried. */
+  heartbeatTimeout: Duration;
+}
+
 export interface PipelineOptions {
   stages: {
+    extract: ExtractOptions;
     awaitRawData: SensorOptions;
     catalog: StageOptions;
     validate: StageOptions;
@@ -112,7 +130,27 @@ export interface PipelineStatus {
   noticesSent: string[];
   /** Set while the run waits for an operator: until when. */
   awaitingOperatorUntil?: string;
+  /** What `pipeline watch` reported arriving for this date (rawDataArrived signals); absent when none came. */
+  arrivals?: RawDataArrivals;
 }
+
+/** The rawDataArrived signal's argument: raw files `pipeline watch` saw for the run's date. */
+export interface RawDataArrival {
+  /** Lake-relative keys (`raw/orders/2025-10-27/orders.csv`) of the data files present. */
+  keys: string[];
+  /** Where the watcher learned of them: S3 notifications from SQS, or a scan of the lake folder. */
+  source: 'sqs' | 'folder';
+  at: string;
+}
+
+export interface RawDataArrivals {
+  signals: number;
+  lastAt: string;
+  /** Every key reported, first seen first, at most ARRIVAL_KEYS_KEPT. */
+  keys: string[];
+}
+
+export const ARRIVAL_KEYS_KEPT = 100;
 
 export interface PipelineResult {
   runDate: string;
@@ -124,6 +162,8 @@ export interface PipelineResult {
 export const statusQuery = defineQuery<PipelineStatus>('status');
 export const skipStageSignal = defineSignal<[StageName, string]>('skipStage');
 export const rerunStageSignal = defineSignal<[StageName, string]>('rerunStage');
+/** Sent by `pipeline watch` (signal-with-start) when a date's raw files are all there; only recorded in the status. */
+export const rawDataArrivedSignal = defineSignal<[RawDataArrival]>('rawDataArrived');
 
 export const SA_RUN_DATE = defineSearchAttributeKey('PipelineRunDate', SearchAttributeType.KEYWORD);
 export const SA_STAGE = defineSearchAttributeKey('PipelineStage', SearchAttributeType.KEYWORD);

@@ -27,6 +27,7 @@ function stage(pollInterval: Duration, timeout: Duration, extra: Partial<StageOp
 
 export const DEFAULT_OPTIONS: PipelineOptions = {
   stages: {
+    extract: { enabled: false, retry: CALL_RETRY, activityTimeout: '2 hours', heartbeatTimeout: '2 minutes' },
     awaitRawData: {
       pollInterval: '5 minutes',
       timeout: '12 hours',

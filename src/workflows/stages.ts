@@ -3,10 +3,11 @@
  * another between durable timers until it ends or the stage's give-up time passes. Work that was
  * started is stopped when the stage is cancelled, interrupted or gives up.
  */
-import { msToNumber } from '@temporalio/common';
+import { ActivityFailure, msToNumber } from '@temporalio/common';
 import {
   CancellationScope,
   executeChild,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -16,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityName, EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
 import type { StageName } from '../shared/contract';
+import { ENTITIES } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
 import { unreadSummary } from '../shared/unread';
 import { pageToRecords, toQualityResults, toVerifyRows, verifyProblems } from '../shared/results';
@@ -161,6 +163,46 @@ function failureText(label: string, st: JobStatus): string {
   if (st.message) parts.push(st.message);
   if (st.consoleUrl) parts.push(`see ${st.consoleUrl}`);
   return parts.join(': ');
+}
+
+/**
+ * Copies each entity's rows of the day from the worker's PostgreSQL source into its raw partition,
+ * the three at once, one activity each (an entity the worker has no source for is left to arrive
+ * by other means). Every entity is tried before the stage fails, so one message names each failure.
+ */
+async function extract(ctx: StageContext, s: StageStatus): Promise<void> {
+  const o = ctx.options.stages.extract;
+  const a = proxyActivities<PipelineActivities>({
+    startToCloseTimeout: o.activityTimeout,
+    heartbeatTimeout: o.heartbeatTimeout,
+    retry: o.retry,
+  });
+  const run = refOf(ctx, 'extract');
+  const outcomes = await Promise.allSettled(
+    ENTITIES.map((entity) =>
+      a.extractEntity.executeWithOptions({ summary: `extract ${entity} from the source database` }, [{ run, entity }]),
+    ),
+  );
+  const failures: string[] = [];
+  const notExtracted: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status === 'rejected') {
+      const err: unknown = outcome.reason;
+      if (isCancellation(err)) throw err;
+      failures.push(err instanceof ActivityFailure && err.cause ? err.cause.message : String((err as Error).message ?? err));
+      continue;
+    }
+    const r = outcome.value;
+    if (!r.extracted) {
+      notExtracted.push(r.reason);
+      continue;
+    }
+    s.externalIds[r.entity] = r.key;
+    s.metrics[`${r.entity}.rows`] = r.rows;
+    s.metrics[`${r.entity}.bytes`] = r.bytes;
+  }
+  if (failures.length) throw new StageError(failures.join('; '));
+  if (notExtracted.length) s.message = `not extracted: ${notExtracted.join('; ')}`;
 }
 
 async function awaitRawData(ctx: StageContext, s: StageStatus): Promise<void> {
@@ -379,6 +421,7 @@ async function verify(ctx: StageContext, s: StageStatus): Promise<void> {
 }
 
 export const STAGE_RUNNERS: Record<Exclude<StageName, 'notify'>, (ctx: StageContext, s: StageStatus) => Promise<void>> = {
+  extract,
   awaitRawData,
   catalog,
   validate,

@@ -1,7 +1,7 @@
 /**
  * The IAM policies in deploy/aws allow every AWS action the code sends: the worker's for the
- * activities (src/activities/aws), the setup policy for `pipeline aws setup` (src/client/aws-setup).
- * A new call without a policy line fails here.
+ * activities (src/activities/aws), the setup policy for `pipeline aws setup` (src/client/aws-setup),
+ * the watch policy for `pipeline watch` (src/arrivals). A new call without a policy line fails here.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 const WORKER_SRC = path.resolve(__dirname, '../../src/activities/aws');
 /** The modules of `pipeline aws setup`: run with the setup policy, never by the worker. */
 const SETUP_SRC = path.resolve(__dirname, '../../src/client/aws-setup');
+/** `pipeline watch`: the arrivals queue, and the raw partitions listed with the sensor's listing (src/activities/aws/s3.ts). */
+const WATCH_SRC = [path.resolve(__dirname, '../../src/arrivals'), path.resolve(__dirname, '../../src/client/commands/watch.ts')];
 const DEPLOY = path.resolve(__dirname, '../../deploy/aws');
+const POLICIES = ['worker-iam-policy.json', 'setup-iam-policy.json', 'watch-iam-policy.json'];
 
 const SERVICE: Record<string, string> = {
   s3: 's3',
@@ -20,9 +23,23 @@ const SERVICE: Record<string, string> = {
   'redshift-data': 'redshift-data',
   sns: 'sns',
   'cloudwatch-logs': 'logs',
+  sqs: 'sqs',
 };
 /** S3 API operations whose IAM action has another name. */
-const S3_ACTION: Record<string, string> = { ListObjectsV2: 'ListBucket', HeadBucket: 'ListBucket', HeadObject: 'GetObject' };
+const S3_ACTION: Record<string, string> = {
+  ListObjectsV2: 'ListBucket',
+  HeadBucket: 'ListBucket',
+  HeadObject: 'GetObject',
+  GetBucketNotificationConfiguration: 'GetBucketNotification',
+  PutBucketNotificationConfiguration: 'PutBucketNotification',
+};
+/** SQS batch operations are authorised by the action of one message. */
+const SQS_ACTION: Record<string, string> = {
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+  SendMessageBatch: 'SendMessage',
+};
+const ACTION_NAMES: Record<string, Record<string, string>> = { s3: S3_ACTION, sqs: SQS_ACTION };
 
 function actionsSentBy(files: string[]): Set<string> {
   const actions = new Set<string>();
@@ -33,7 +50,7 @@ function actionsSentBy(files: string[]): Set<string> {
       if (!service) continue;
       for (const name of imp[1]!.split(',').map((s) => s.trim())) {
         const op = /^(\w+)Command$/.exec(name)?.[1];
-        if (op) actions.add(`${service}:${service === 's3' ? (S3_ACTION[op] ?? op) : op}`);
+        if (op) actions.add(`${service}:${ACTION_NAMES[service]?.[op] ?? op}`);
         if (name === 'paginateListObjectsV2') actions.add('s3:ListBucket');
       }
     }
@@ -90,8 +107,26 @@ describe('deploy/aws IAM policies', () => {
     expect(missing).toEqual([]);
   });
 
+  it('let `pipeline watch` make every call it makes, and no more', () => {
+    const files = WATCH_SRC.flatMap((p) => (p.endsWith('.ts') ? [p] : tsFiles(p)));
+    // The partitions are listed by the sensor's own function (listRawObjects), which pages ListObjectsV2.
+    const sent = new Set([...actionsSentBy(files), 's3:ListBucket']);
+    expect(sent).toEqual(
+      new Set([
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        's3:ListBucket',
+      ]),
+    );
+    expect([...sent].filter((a) => !allowed('watch-iam-policy.json').has(a))).toEqual([]);
+    expect([...allowed('watch-iam-policy.json')].filter((a) => !sent.has(a))).toEqual([]);
+  });
+
   it('put an s3:prefix condition only on actions whose requests carry that key', () => {
-    for (const f of ['worker-iam-policy.json', 'setup-iam-policy.json']) {
+    for (const f of POLICIES) {
       const wrong = statements(f)
         .filter((s) => conditionKeys(s).includes('s3:prefix'))
         .flatMap((s) => s.Action.filter((a) => !ACTIONS_WITH_S3_PREFIX.has(a)).map((a) => `${f} ${s.Sid ?? '(no Sid)'}: ${a}`));
@@ -105,7 +140,7 @@ describe('deploy/aws IAM policies', () => {
   });
 
   it('grant no wildcard actions', () => {
-    for (const f of ['worker-iam-policy.json', 'setup-iam-policy.json']) {
+    for (const f of POLICIES) {
       expect([...allowed(f)].filter((a) => a.includes('*'))).toEqual([]);
     }
   });

@@ -84,9 +84,11 @@ describe('pipeline CLI end to end on the dev server with the local backend', () 
       expect(r.out).toMatch(new RegExp(`│ ${stage}\\s+│ succeeded`));
     }
     const json = cli('status', DATE, '--json');
-    const status = JSON.parse(json.out) as { state: string; stages: { state: string }[] };
+    const status = JSON.parse(json.out) as { state: string; stages: { stage: string; state: string }[] };
     expect(status.state).toBe('succeeded');
-    expect(status.stages.every((s) => s.state === 'succeeded')).toBe(true);
+    // extract is off unless the run's options turn it on.
+    expect(status.stages.find((s) => s.stage === 'extract')?.state).toBe('skipped');
+    expect(status.stages.filter((s) => s.stage !== 'extract').every((s) => s.state === 'succeeded')).toBe(true);
   });
 
   it('finds the run by PipelineRunDate and its final status in the visibility store', async () => {

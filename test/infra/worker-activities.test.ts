@@ -25,6 +25,7 @@ const connection = {} as NativeConnection;
 
 /** The names of PipelineActivities, from the type: adding or removing one fails to compile here. */
 const INTERFACE_NAMES = Object.keys({
+  extractEntity: 0,
   listRawPartition: 0,
   startCrawl: 0,
   getCrawlState: 0,

@@ -90,6 +90,7 @@ beforeAll(async () => {
       state: 'succeeded',
       currentStage: 'notify',
       stages: [
+        stage('extract', t(0), 0, {}, { state: 'skipped', attempts: 0, message: 'extract not configured' }),
         stage('awaitRawData', t(0), ms(0, 0.05), { polls: 1 }),
         stage('catalog', t(0.05), ms(0.05, 0.3), crawl.metrics, {
           message: crawl.unread?.length ? `${crawl.unread.length} item(s) not read` : undefined,

@@ -118,7 +118,8 @@ describe('dailyPipeline on the time-skipping server', () => {
       async ({ handle }) => {
         const result = (await handle.result()) as PipelineResult;
         expect(result.state).toBe('succeeded');
-        expect(result.stages.map((s) => s.state)).toEqual(Array(7).fill('succeeded'));
+        // extract is off unless the run's options turn it on.
+        expect(result.stages.map((s) => s.state)).toEqual(['skipped', ...Array(7).fill('succeeded')]);
         const status = await handle.query(statusQuery);
         expect(status.state).toBe('succeeded');
         expect(status.stages.find((s) => s.stage === 'transform')!.metrics['orders.loaded']).toBe(40);
@@ -133,7 +134,8 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(order).toEqual(['startCrawl', 'startQuery', 'startEtlRun', 'startWarehouseStatements']);
     expect(backend.notices.map((n) => n.kind)).toEqual(['succeeded']);
     expect(backend.notices[0]!.runDate).toBe('2025-10-27');
-    expect(backend.notices[0]!.stages).toHaveLength(7);
+    expect(backend.notices[0]!.stages).toHaveLength(8);
+    expect(backend.count('extractEntity')).toBe(0);
   });
 
   it('polls with durable timers: a known delay gives a known number of polls', async () => {
@@ -476,9 +478,10 @@ describe('dailyPipeline on the time-skipping server', () => {
     expect(seen.map((x) => x.current)).toEqual(order.slice(1));
     for (const snapshot of seen) {
       const at = order.indexOf(snapshot.current!);
-      expect(snapshot.states).toEqual(
-        Object.fromEntries(order.map((stage, i) => [stage, i < at ? 'succeeded' : i === at ? 'running' : 'pending'])),
-      );
+      expect(snapshot.states).toEqual({
+        extract: 'skipped',
+        ...Object.fromEntries(order.map((stage, i) => [stage, i < at ? 'succeeded' : i === at ? 'running' : 'pending'])),
+      });
     }
   });
 
@@ -500,6 +503,7 @@ describe('dailyPipeline on the time-skipping server', () => {
         seen.push(...running.stages.filter((s) => s.state === 'succeeded').map((s) => s.stage));
         expect(running.state).toBe('running');
         expect(stageStates(running)).toEqual({
+          extract: 'skipped',
           awaitRawData: 'succeeded',
           catalog: 'succeeded',
           validate: 'succeeded',

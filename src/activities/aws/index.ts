@@ -2,7 +2,7 @@
  * The aws backend: every activity is one AWS call (S3, Glue, Athena, Redshift Data, SNS) through
  * clients built once per worker. Failures come back classified (see aws-errors.ts) and name the resource.
  */
-import type { AwsConfig } from '../../config';
+import type { AwsConfig, ExtractConfig } from '../../config';
 import { badConfig } from '../errors';
 import type { NotifyActivities, PipelineActivities } from '../types';
 import * as catalog from './catalog';
@@ -10,6 +10,7 @@ import { checkRawColumnOrder, columnOrderFailure } from './catalog-column-order'
 import { convertWorkbooks, unreadInWorkbooks } from './catalog-workbooks';
 import type { AwsClients } from './clients';
 import { createAwsClients, destroyAwsClients } from './clients';
+import { extractToBucket } from './extract';
 import * as load from './load';
 import { publishNotice } from './notify';
 import { listRawPartition, readEtlMetrics, unreadInPartitions } from './s3';
@@ -32,6 +33,8 @@ export interface AwsActivityOptions {
   clients?: AwsClients;
   /** Where ddl.sql, load.sql and verify.sql live; sql/redshift/ by default. */
   sqlDir?: string;
+  /** The optional extract stage's PostgreSQL source; without it, a run that asks for extract fails it with one line. */
+  extract?: ExtractConfig;
 }
 
 export function createAwsActivities(config: AwsConfig, options: AwsActivityOptions): AwsActivities {
@@ -40,6 +43,8 @@ export function createAwsActivities(config: AwsConfig, options: AwsActivityOptio
   let fallback: NotifyActivities | undefined;
 
   return {
+    extractEntity: (input) => extractToBucket(clients.s3, config, options.extract, input),
+
     listRawPartition: (input) => listRawPartition(clients.s3, config, input),
 
     async startCrawl({ run }) {

@@ -4,7 +4,7 @@
  * with one activity and polls with another, exactly as it does Glue, Athena and Redshift.
  */
 import { asyncLocalStorage } from '@temporalio/activity';
-import type { LocalConfig } from '../../config';
+import type { ExtractConfig, LocalConfig } from '../../config';
 import { createLocalNotifier } from '../notify/local';
 import type {
   CrawlHandle,
@@ -13,6 +13,8 @@ import type {
   EtlRunHandle,
   EtlRunRef,
   EtlRunStatus,
+  ExtractEntityInput,
+  ExtractEntityResult,
   JobStatus,
   ListRawPartitionInput,
   Notice,
@@ -35,6 +37,7 @@ import { badConfig, missingResource } from '../errors';
 import type { CatalogedTable, UnreadItem } from '../types';
 import type { WarehouseWrapper } from './engine';
 import { checkRunDate, LocalEngine } from './engine';
+import { extractToLake } from './extract';
 import type { JobContext, JobProgressListener, JobRecord } from './jobs';
 import { JobStore } from './jobs';
 import { qualityPage } from './validate';
@@ -63,6 +66,8 @@ export interface LocalBackend {
 
 export interface LocalActivitiesOptions {
   webUiUrl: string;
+  /** The optional extract stage's PostgreSQL source; without it, a run that asks for extract fails it with one line. */
+  extract?: ExtractConfig;
   /** A RUNNING job whose owner has not heartbeaten for this long reads FAILED (retryable). */
   staleAfterMs?: number;
   /** How often a running job's file is refreshed. */
@@ -145,6 +150,11 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
   };
 
   const activities: LocalActivities = {
+    async extractEntity(input: ExtractEntityInput): Promise<ExtractEntityResult> {
+      checkRunDate(input.run.runDate);
+      return extractToLake(engine.lake, options.extract, input);
+    },
+
     async listRawPartition({ run, entity }: ListRawPartitionInput): Promise<RawPartitionListing> {
       checkRunDate(run.runDate);
       return engine.lake.listing(entity, run.runDate);

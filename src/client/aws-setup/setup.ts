@@ -1,7 +1,8 @@
 /**
  * `pipeline aws setup`: checks (plan) or creates (apply) what the aws backend needs, each step
- * idempotent: the bucket and its folders, the Glue database, crawler and job (with its script and
- * the rules it runs), the Athena workgroup and the Redshift schema. Existing resources are reported,
+ * idempotent: the bucket and its folders, the arrivals queue and the bucket's raw/ notification for
+ * `pipeline watch`, the Glue database, crawler and job (with its script and the rules it runs), the
+ * Athena workgroup and the Redshift schema. Existing resources are reported,
  * never changed, except the job script, which is uploaded again when it differs from
  * glue/ecommerce_etl_job.py, and the rules file (the contract rendered as Spark SQL by src/rules,
  * `scripts/rules-<model>.spark.json`), uploaded again when it differs from this release's; one that
@@ -14,6 +15,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectFile } from '../../activities/aws/project-files';
 import { ensureSheetTables } from './sheet-tables';
+import { ensureArrivalsQueue } from './arrivals-queue';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../../arrivals/sqs-queue';
 import { CreateWorkGroupCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import {
   CreateCrawlerCommand,
@@ -69,6 +73,8 @@ export interface SetupOptions {
   /** How long to wait for the DDL statement; Redshift Serverless may need to resume first. */
   warehouseTimeoutMs?: number;
   onStep?: (step: SetupStep) => void;
+  /** The arrivals queue's client; by default one is made from the configuration and closed after. */
+  sqs?: SQSClient;
 }
 
 /** Runs a read; undefined when the resource is absent, other failures classified. */
@@ -125,6 +131,14 @@ export async function runSetup(config: AwsConfig, clients: AwsClients, options: 
     const found =
       hasBucket && (await lookup(res, 'HeadObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))) !== undefined;
     await ensure(res, found, () => awsCall(res, 'PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '' }))));
+  }
+
+  // ---- SQS: where the bucket's raw/ notifications go, for `pipeline watch` ----
+  const sqs = options.sqs ?? createSqsClient(config);
+  try {
+    await ensureArrivalsQueue(s3, sqs, config, record, { apply: options.apply, hasBucket: hasBucket || options.apply });
+  } finally {
+    if (!options.sqs) sqs.destroy();
   }
 
   // ---- Glue ----
