@@ -141,7 +141,7 @@ function expressions(d: Dialect, model: RulesModel) {
       .join(' AND ');
   const typedColumns = (entity: Entity) => model.columns[entity].map((c) => `${typedValue(c)} AS ${typed(c.name)}`).join(', ');
 
-  return { raw, typed, rowReason, complete, typedColumns };
+  return { raw, typed, typedValue, rowReason, complete, typedColumns };
 }
 
 /**
@@ -154,26 +154,27 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   const rawCols = rawColList(model, entity, d).join(', ');
   const key = e.typed(keyOf(model, entity));
   const copies = `max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies`;
-  const checked: Statement = {
-    name: `${prefix}_checked`,
-    ...(d.rowHash ? { materialise: true } : {}),
-    select: `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
-        FROM (SELECT *, ${e.typedColumns(entity)} FROM ${prefix}_kept) typed`,
-  };
-  const keyRule = `CASE WHEN row_reason IS NOT NULL THEN row_reason
-          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END`;
+  const checkedOver = (rows: string) => `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
+        FROM (SELECT *, ${e.typedColumns(entity)} FROM ${rows}) typed`;
   if (!d.rowHash) {
     // Engines that inline every reference to a relation (Trino) get the plainest plan: one window each.
     return [
       { name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` },
-      checked,
-      { name: `${prefix}_keyed`, select: `SELECT *, ${keyRule} AS keyed_reason FROM ${prefix}_checked` },
+      { name: `${prefix}_checked`, select: checkedOver(`${prefix}_kept`) },
+      {
+        name: `${prefix}_keyed`,
+        select: `SELECT *, CASE WHEN row_reason IS NOT NULL THEN row_reason
+          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END AS keyed_reason
+        FROM ${prefix}_checked`,
+      },
     ];
   }
-  // Exact copies and repeated keys are rare, and a window over a whole batch sorts every row by the
-  // columns it partitions by. So the few rows that share a hash of their raw values (or a key) are
-  // found with a grouping first, and only they go through the window.
+  // Exact copies and repeated keys are rare, and a window over a whole batch sorts every row by what it
+  // partitions by. So the few rows that share a hash of their raw values, or a key, are found by a
+  // grouping first; only they go through a window or have their key contest judged, and the batch
+  // itself streams through once (every relation read twice is small and marked to materialise).
   const hash = d.rowHash(rawColList(model, entity, d));
+  const keyValue = e.typedValue(model.columns[entity].find((c) => c.name === keyOf(model, entity))!);
   return [
     { name: `${prefix}_copied`, select: `SELECT ${hash} AS h FROM ${input} GROUP BY ${hash} HAVING count(*) > 1`, materialise: true },
     {
@@ -182,17 +183,25 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
         UNION ALL
         SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${input} WHERE ${hash} NOT IN (SELECT h FROM ${prefix}_copied)`,
     },
-    checked,
     {
       name: `${prefix}_repeated`,
-      select: `SELECT ${key} AS k FROM ${prefix}_checked WHERE ${key} IS NOT NULL GROUP BY ${key} HAVING count(*) > 1`,
+      select: `SELECT ${keyValue} AS k FROM ${prefix}_kept WHERE ${keyValue} IS NOT NULL GROUP BY ${keyValue} HAVING count(*) > 1`,
       materialise: true,
     },
     {
+      // Per repeated key, the last row that passed checks 0-4: the others that passed are duplicate_key.
+      name: `${prefix}_winners`,
+      select: `SELECT ${key} AS k, max(ord) AS w
+        FROM (${checkedOver(`(SELECT * FROM ${prefix}_kept WHERE ${keyValue} IN (SELECT k FROM ${prefix}_repeated)) contested`)}) judged
+        WHERE row_reason IS NULL GROUP BY ${key}`,
+      materialise: true,
+    },
+    { name: `${prefix}_checked`, select: checkedOver(`${prefix}_kept`) },
+    {
       name: `${prefix}_keyed`,
-      select: `SELECT *, ${keyRule} AS keyed_reason FROM ${prefix}_checked WHERE ${key} IN (SELECT k FROM ${prefix}_repeated)
-        UNION ALL
-        SELECT *, row_reason AS keyed_reason FROM ${prefix}_checked WHERE ${key} IS NULL OR ${key} NOT IN (SELECT k FROM ${prefix}_repeated)`,
+      select: `SELECT c.*, CASE WHEN c.row_reason IS NOT NULL THEN c.row_reason
+          WHEN w.k IS NOT NULL AND c.ord <> w.w THEN 'duplicate_key' END AS keyed_reason
+        FROM ${prefix}_checked c LEFT JOIN ${prefix}_winners w ON c.${key} = w.k`,
     },
   ];
 }

@@ -61,8 +61,8 @@ async function viewsOver(db: Sql, dir: string): Promise<void> {
  * values are read back from bronze by `ord` (the transform's rejects), so no row's raw text is
  * carried through the rules, which halves what they hold and write.
  */
-function keptColumns(entity: Entity, reason: string): string {
-  return ['ord', 'copies', 'complete', ...columnNames(entity).map((c) => ident(`t_${c}`)), reason].join(', ');
+function keptColumns(entity: Entity): string {
+  return ['ord', 'copies', 'complete', ...columnNames(entity).map((c) => ident(`t_${c}`)), 'reason'].join(', ');
 }
 
 /** The entity whose rows a statement's relation holds (`orders_checked` -> orders), if it is one of a batch's. */
@@ -115,15 +115,13 @@ export async function openVerdicts(
         // Written once and read back: the orders' references and the gate read the dimensions' verdicts.
         const file = path.join(staging, `${entity}.parquet`);
         await db.run(
-          `COPY (SELECT ${keptColumns(entity, 'reason')} FROM (${s.select})) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy)`,
+          `COPY (SELECT ${keptColumns(entity)} FROM (${s.select})) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy)`,
         );
         await db.run(`CREATE OR REPLACE TEMP VIEW ${s.name} AS SELECT * FROM read_parquet(${lit(file)})`);
         options.step?.(++done);
       } else if (s.materialise) {
-        // The checked rows are the costly part (every pattern and cast): computed once, kept narrow.
-        const select =
-          s.name === `${entity}_checked` && entity ? `SELECT ${keptColumns(entity, 'row_reason')} FROM (${s.select})` : s.select;
-        await db.run(`CREATE OR REPLACE TEMP TABLE ${s.name} AS ${select}`);
+        // Small relations read more than once (repeated rows and keys): computed once.
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${s.name} AS ${s.select}`);
       } else {
         await db.run(`CREATE OR REPLACE TEMP VIEW ${s.name} AS ${s.select}`);
       }
