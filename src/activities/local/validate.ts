@@ -45,17 +45,13 @@ export async function runQualityChecks(
   await db.run('BEGIN TRANSACTION');
   try {
     await db.run('DELETE FROM analytics.quality_reports WHERE run_date = $1::DATE', [runDate]);
-    for (const r of results) {
-      await db.run('INSERT INTO analytics.quality_reports VALUES ($1::DATE, $2, $3, $4, $5, $6, $7, now()::TIMESTAMP)', [
-        runDate,
-        r.entity,
-        r.check,
-        r.value,
-        r.threshold,
-        r.passed,
-        queryId,
-      ]);
-    }
+    // One statement for the whole report: a small day's validate is mostly statement overhead.
+    const rows = results.map(
+      (_, i) =>
+        `($1::DATE, $${5 * i + 3}, $${5 * i + 4}, $${5 * i + 5}::DOUBLE, $${5 * i + 6}::DOUBLE, $${5 * i + 7}::BOOLEAN, $2, now()::TIMESTAMP)`,
+    );
+    const params = results.flatMap((r) => [r.entity, r.check, r.value, r.threshold, r.passed]);
+    if (rows.length > 0) await db.run(`INSERT INTO analytics.quality_reports VALUES ${rows.join(', ')}`, [runDate, queryId, ...params]);
     await db.run('COMMIT');
   } catch (err) {
     await db.run('ROLLBACK');
