@@ -4,7 +4,7 @@ Reads one day's raw partitions, runs the data contract's rules on them and write
 rejects and metrics for that day:
 
     <processed>/silver/{customers,products,orders}/batch_date=D/*.parquet
-    <processed>/gold/{dim_customers,dim_products,fact_orders,agg_daily_sales,load_metrics}/batch_date=D/
+    <processed>/gold/{dim_customers,dim_products,fact_orders,agg_daily_sales,product_performance,load_metrics}/batch_date=D/
     <processed>/rejects/{customers,products,orders}/batch_date=D/*.parquet
     <processed>/_metrics/batch_date=D/metrics.json
 
@@ -21,7 +21,9 @@ text, `malformed_line`, `ord`, lineage), the keys of earlier batches' dimensions
 runs every statement in order as a temp view, and writes `<entity>_verdicts` out: accepted rows
 (`reason` NULL) to silver and gold as their `t_<column>` values, the others to rejects, and the
 gate's `quality_report` into metrics.json. So the Spark job gives a row the verdict DuckDB (local
-backend) and Trino give it: the same statements, rendered per engine.
+backend) and Trino give it: the same statements, rendered per engine. The gold marts (daily sales,
+product performance: src/rules/marts.ts) come in the same file (`gold`), each a query over the view
+`batch_facts` (the batch's accepted orders), written to gold/<its name>/ with the batch's date.
 
 The script is plain PySpark on purpose: nothing here needs GlueContext or job bookmarks (the
 workflow, not Glue, decides what to process), so one file runs unchanged on Glue 5.0 (Spark 3.5.4,
@@ -75,6 +77,8 @@ ENTITIES = ("customers", "products", "orders")
 GOLD_TABLE = {"customers": "dim_customers", "products": "dim_products", "orders": "fact_orders"}
 RAW_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
 RULES_DIALECT = "spark"
+# the view the rules file's gold marts read: the batch's accepted orders (src/rules/artifact.ts)
+GOLD_FACTS_VIEW = "batch_facts"
 
 # `ord` packs lineage in one sortable number (src/activities/local/verdicts.ts ORD_SCALE): later
 # file, then later row, is larger.
@@ -125,6 +129,9 @@ class Rules:
     columns: dict[str, list[Column]]
     keys: dict[str, str]
     statements: list[tuple[str, str]]  # (name of the relation it defines, its SELECT), in order
+    gold: list[tuple[str, str]]  # (gold table, its SELECT over the view GOLD_FACTS_VIEW)
+    # Statements the later ones read more than once (small): cached, so each is computed once.
+    materialise: frozenset[str] = frozenset()
 
     def names(self, entity: str) -> list[str]:
         return [c.name for c in self.columns[entity]]
@@ -217,13 +224,15 @@ def parse_rules(text: str | None, source: str, expected_model: str) -> Rules:
         if doc["dialect"] != RULES_DIALECT:
             raise ValueError(f"rendered for {doc['dialect']}, not {RULES_DIALECT}")
         statements = [(str(s["name"]), str(s["select"])) for s in doc["statements"]]
+        materialise = frozenset(str(s["name"]) for s in doc["statements"] if s.get("materialise"))
+        gold = [(str(s["name"]), str(s["select"])) for s in doc["gold"]]
         columns = {e: [Column(str(c["name"]), bool(c["required"])) for c in cols] for e, cols in doc["columns"].items()}
         keys = {e: str(k) for e, k in doc["keys"].items()}
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise refuse(f"of model {model} is not the rules artifact ({type(e).__name__}: {e})") from None
     if set(columns) != set(ENTITIES) or set(keys) != set(ENTITIES) or not statements:
         raise refuse(f"of model {model} is not the rules artifact (its entities are {', '.join(columns) or 'none'})")
-    return Rules(model, source, columns, keys, statements)
+    return Rules(model, source, columns, keys, statements, gold, materialise)
 
 
 def load_rules(spark: SparkSession, path: str, expected_model: str) -> Rules:
@@ -509,7 +518,8 @@ def known_keys(spark: SparkSession, rules: Rules, processed_path: str, entity: s
 
 def run_rules(spark: SparkSession, rules: Rules, raw: dict[str, DataFrame], known: dict[str, DataFrame]) -> dict[str, DataFrame]:
     """Registers the inputs and runs each statement in order as a temp view of its name; returns the
-    relations by name, the `<entity>_verdicts` ones cached (every output reads them)."""
+    relations by name, the `<entity>_verdicts` ones cached (every output reads them), and those the
+    rules mark to materialise."""
     for entity, df in raw.items():
         df.createOrReplaceTempView(f"raw_{entity}")
     for entity, df in known.items():
@@ -518,7 +528,7 @@ def run_rules(spark: SparkSession, rules: Rules, raw: dict[str, DataFrame], know
     out: dict[str, DataFrame] = {}
     for name, select in rules.statements:
         df = spark.sql(select)
-        if name in verdicts:
+        if name in verdicts or name in rules.materialise:
             df = df.cache()
         df.createOrReplaceTempView(name)
         out[name] = df
@@ -553,18 +563,10 @@ def accepted_frame(verdicts: DataFrame, names: list[str], run_date: str) -> Data
     )
 
 
-def daily_sales(fact: DataFrame, run_date: str) -> DataFrame:
-    return (
-        fact.groupBy("order_date")
-        .agg(
-            F.count(F.lit(1)).alias("total_orders"),
-            F.sum("order_amount").cast(T.DecimalType(14, 2)).alias("total_revenue"),
-            F.sum(F.col("quantity").cast("bigint")).alias("total_quantity"),
-            F.countDistinct("customer_id").alias("unique_customers"),
-        )
-        .withColumn("avg_order_value", F.round(F.col("total_revenue") / F.col("total_orders"), 2).cast(T.DecimalType(12, 2)))
-        .withColumn("batch_date", F.lit(run_date).cast("date"))
-    )
+def gold_marts(spark: SparkSession, rules: Rules, fact: DataFrame, run_date: str) -> dict[str, DataFrame]:
+    """The rules file's gold marts over the batch's accepted orders, each with the batch's date."""
+    fact.createOrReplaceTempView(GOLD_FACTS_VIEW)
+    return {name: spark.sql(select).withColumn("batch_date", F.lit(run_date).cast("date")) for name, select in rules.gold}
 
 
 def _write(df: DataFrame, processed_path: str, layer: str, table: str, run_date: str) -> None:
@@ -593,7 +595,7 @@ def transform(spark: SparkSession, rules: Rules, run_date: str, raw_path: str, p
     silver = {e: accepted_frame(verdicts[e], rules.names(e), run_date).cache() for e in ENTITIES}
     rejects = {e: rejects_frame(verdicts[e], e, run_date).cache() for e in ENTITIES}
     gold = {GOLD_TABLE[e]: silver[e].select(*rules.names(e), "batch_date") for e in ENTITIES}
-    gold["agg_daily_sales"] = daily_sales(gold[GOLD_TABLE["orders"]], run_date)
+    gold.update(gold_marts(spark, rules, gold[GOLD_TABLE["orders"]], run_date))
 
     metrics: dict[str, float] = {}
     for e in ENTITIES:

@@ -39,6 +39,8 @@ def spark():
         # a short-lived JVM: quick JIT warm-up beats peak speed on a few hundred rows
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.session.timeZone", "UTC")
+        # the rules' plans are large, and Spark renders each whole for its listeners: beyond 1 GB of heap on a test driver
+        .config("spark.sql.maxPlanStringLength", "100000")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

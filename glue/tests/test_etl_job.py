@@ -9,12 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 import ecommerce_etl_job as job
-from tables import diff, read_actual, read_expected
+from tables import diff, norm, read_actual, read_expected
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = Path(__file__).parent / "fixtures" / "small"
@@ -68,6 +70,33 @@ def test_gold_tables_match_expected(spark, output, table):
     columns, expected = read_expected(output["root"] / "expected" / f"{table}.csv")
     actual = read_actual(spark, str(output["processed"] / "gold" / table / f"batch_date={output['run_date']}"), columns)
     assert actual == expected, f"{table} differs from expected:\n{diff(expected, actual)}"
+
+
+def _expected_product_performance(root: Path) -> Counter:
+    """Per product and order date, from the expected facts: orders, revenue, units, distinct customers
+    (an oracle of the mart's rule, not the rendered SQL)."""
+    with (root / "expected" / "fact_orders.csv").open(newline="", encoding="utf-8") as f:
+        facts = list(csv.DictReader(f))
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in facts:
+        groups.setdefault((r["product_id"], r["order_date"]), []).append(r)
+    expected: Counter = Counter()
+    for (product, day), rows in groups.items():
+        revenue = sum(Decimal(r["order_amount"]) for r in rows)
+        units = sum(int(r["quantity"]) for r in rows)
+        expected[tuple(norm(v) for v in (product, day, len(rows), revenue, units, len({r["customer_id"] for r in rows})))] += 1
+    return expected
+
+
+def test_gold_product_performance_is_the_expected_facts_per_product_and_day(spark, output):
+    columns = ["product_id", "order_date", "total_orders", "total_revenue", "total_quantity", "unique_customers"]
+    folder = output["processed"] / "gold" / "product_performance" / f"batch_date={output['run_date']}"
+    expected = _expected_product_performance(output["root"])
+    assert sum(expected.values()) > 3
+    actual = read_actual(spark, str(folder), columns)
+    assert actual == expected, f"product_performance differs from the expected facts:\n{diff(expected, actual)}"
+    dates = {r["batch_date"].isoformat() for r in spark.read.parquet(str(folder)).select("batch_date").collect()}
+    assert dates == {output["run_date"]}
 
 
 def test_rejects_match_expected(spark, output):

@@ -59,6 +59,35 @@ CREATE TABLE IF NOT EXISTS {{schema}}.agg_daily_sales (
 )
 DISTSTYLE ALL SORTKEY (order_date);
 
+-- The marts (src/rules/marts.ts; load.sql refreshes them): per product and day, and RFM per customer.
+CREATE TABLE IF NOT EXISTS {{schema}}.product_performance (
+  product_id BIGINT NOT NULL,
+  order_date DATE NOT NULL,
+  total_orders BIGINT NOT NULL,
+  total_revenue DECIMAL(18,2) NOT NULL,
+  total_quantity BIGINT NOT NULL,
+  unique_customers BIGINT NOT NULL,
+  last_updated TIMESTAMP NOT NULL,
+  PRIMARY KEY (product_id, order_date)
+)
+DISTSTYLE EVEN SORTKEY (order_date, product_id);
+
+CREATE TABLE IF NOT EXISTS {{schema}}.customer_analytics (
+  customer_id BIGINT NOT NULL,
+  as_of_date DATE NOT NULL,
+  last_order_date DATE NOT NULL,
+  recency_days INTEGER NOT NULL,
+  frequency BIGINT NOT NULL,
+  monetary DECIMAL(18,2) NOT NULL,
+  r_score INTEGER NOT NULL,
+  f_score INTEGER NOT NULL,
+  m_score INTEGER NOT NULL,
+  segment VARCHAR(32) NOT NULL,
+  last_updated TIMESTAMP NOT NULL,
+  PRIMARY KEY (customer_id)
+)
+DISTSTYLE KEY DISTKEY (customer_id) SORTKEY (customer_id);
+
 CREATE TABLE IF NOT EXISTS {{schema}}.rejects (
   batch_date DATE NOT NULL,
   entity VARCHAR(16) NOT NULL,

@@ -12,9 +12,10 @@
 -- - a row of an EARLIER batch with a key of this batch is replaced (a later batch wins);
 -- - a row of a LATER batch is never touched, and this batch's row for that key is skipped.
 -- A row this batch once overwrote and its rerun no longer holds is gone: the earlier batch's version
--- is not brought back (loading that earlier date again does). Daily aggregates are recomputed from
--- fact_orders for every order_date this batch adds rows to or takes rows away from. The batch's
--- rejects and audit row replace the previous ones.
+-- is not brought back (loading that earlier date again does). The batch's rejects and audit row
+-- replace the previous ones. Last, the marts (the block rendered from src/rules/marts.ts): daily
+-- sales and product performance are recomputed from fact_orders for every order_date this batch adds
+-- rows to or takes rows away from, customer analytics whole, as of the latest batch date loaded.
 
 DELETE FROM {{schema}}.stg_customers WHERE batch_date = '{{run_date}}';
 DELETE FROM {{schema}}.stg_products WHERE batch_date = '{{run_date}}';
@@ -95,25 +96,6 @@ FROM {{schema}}.stg_orders s
 WHERE s.batch_date = '{{run_date}}'
   AND NOT EXISTS (SELECT 1 FROM {{schema}}.fact_orders f WHERE f.order_id = s.order_id);
 
-DELETE FROM {{schema}}.agg_daily_sales
-WHERE order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}');
-
-INSERT INTO {{schema}}.agg_daily_sales
-  (order_date, total_orders, total_revenue, total_quantity, unique_customers, avg_order_value, last_updated)
-SELECT
-  f.order_date,
-  COUNT(*),
-  SUM(f.order_amount),
-  SUM(CAST(f.quantity AS BIGINT)),
-  COUNT(DISTINCT f.customer_id),
-  -- rounded half-up in whole cents with integer arithmetic, as the local warehouse does (and no
-  -- decimal division near Redshift's 38 digits); SUM is cast because PostgreSQL widens it to NUMERIC
-  CAST(CAST((2 * CAST(SUM(CAST(f.order_amount * 100 AS BIGINT)) AS BIGINT) + COUNT(*)) / (2 * COUNT(*)) AS DECIMAL(18,0)) / 100 AS DECIMAL(12,2)),
-  GETDATE()
-FROM {{schema}}.fact_orders f
-WHERE f.order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}')
-GROUP BY f.order_date;
-
 DELETE FROM {{schema}}.rejects WHERE batch_date = '{{run_date}}';
 
 INSERT INTO {{schema}}.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
@@ -135,3 +117,57 @@ SELECT
   GETDATE()
 FROM {{schema}}.stg_load_metrics m
 WHERE m.batch_date = '{{run_date}}';
+
+-- BEGIN marts: rendered from src/rules/marts.ts by `npx tsx scripts/render-rules.ts --load-sql`; change the model, not this block
+DELETE FROM {{schema}}.agg_daily_sales WHERE order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}');
+
+INSERT INTO {{schema}}.agg_daily_sales (order_date, total_orders, total_revenue, total_quantity, unique_customers, avg_order_value, last_updated)
+SELECT order_date, total_orders, total_revenue, total_quantity, unique_customers, avg_order_value, GETDATE() FROM (
+SELECT order_date,
+  CAST(count(*) AS BIGINT) AS total_orders,
+  CAST(sum(order_amount) AS DECIMAL(18,2)) AS total_revenue,
+  CAST(sum(quantity) AS BIGINT) AS total_quantity,
+  CAST(count(DISTINCT customer_id) AS BIGINT) AS unique_customers,
+  CAST(CAST(((2 * CAST(sum(CAST(order_amount * 100 AS BIGINT)) AS BIGINT) + count(*)) / (2 * count(*))) AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(12,2)) AS avg_order_value
+FROM {{schema}}.fact_orders f
+WHERE f.order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}')
+GROUP BY order_date
+) m;
+
+DELETE FROM {{schema}}.product_performance WHERE order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}');
+
+INSERT INTO {{schema}}.product_performance (product_id, order_date, total_orders, total_revenue, total_quantity, unique_customers, last_updated)
+SELECT product_id, order_date, total_orders, total_revenue, total_quantity, unique_customers, GETDATE() FROM (
+SELECT product_id, order_date,
+  CAST(count(*) AS BIGINT) AS total_orders,
+  CAST(sum(order_amount) AS DECIMAL(18,2)) AS total_revenue,
+  CAST(sum(quantity) AS BIGINT) AS total_quantity,
+  CAST(count(DISTINCT customer_id) AS BIGINT) AS unique_customers
+FROM {{schema}}.fact_orders f
+WHERE f.order_date IN (SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}')
+GROUP BY product_id, order_date
+) m;
+
+DELETE FROM {{schema}}.customer_analytics;
+
+INSERT INTO {{schema}}.customer_analytics (customer_id, as_of_date, last_order_date, recency_days, frequency, monetary, r_score, f_score, m_score, segment, last_updated)
+SELECT customer_id, as_of_date, last_order_date, recency_days, frequency, monetary, r_score, f_score, m_score, segment, GETDATE() FROM (
+SELECT customer_id, as_of_date, last_order_date, recency_days, frequency, monetary, r_score, f_score, m_score,
+  CASE WHEN r_score BETWEEN 4 AND 5 AND f_score BETWEEN 4 AND 5 AND m_score BETWEEN 4 AND 5 THEN 'Champions' WHEN r_score BETWEEN 3 AND 5 AND f_score BETWEEN 3 AND 5 THEN 'Loyal' WHEN r_score BETWEEN 4 AND 5 AND f_score BETWEEN 1 AND 2 THEN 'New' WHEN r_score BETWEEN 3 AND 3 AND f_score BETWEEN 1 AND 2 THEN 'Promising' WHEN r_score BETWEEN 1 AND 2 AND f_score BETWEEN 3 AND 5 THEN 'At risk' WHEN r_score BETWEEN 2 AND 2 AND f_score BETWEEN 1 AND 2 THEN 'Hibernating' WHEN r_score BETWEEN 1 AND 1 AND f_score BETWEEN 1 AND 2 THEN 'Lost' END AS segment
+FROM (
+  SELECT c.*,
+    CAST(NTILE(5) OVER (ORDER BY c.recency_days DESC, c.customer_id ASC) AS INTEGER) AS r_score,
+    CAST(NTILE(5) OVER (ORDER BY c.frequency ASC, c.customer_id ASC) AS INTEGER) AS f_score,
+    CAST(NTILE(5) OVER (ORDER BY c.monetary ASC, c.customer_id ASC) AS INTEGER) AS m_score
+  FROM (
+    SELECT f.customer_id, a.as_of_date, max(f.order_date) AS last_order_date,
+      CAST(DATEDIFF(day, max(f.order_date), a.as_of_date) AS INTEGER) AS recency_days,
+      CAST(count(*) AS BIGINT) AS frequency,
+      CAST(sum(f.order_amount) AS DECIMAL(18,2)) AS monetary
+    FROM {{schema}}.fact_orders f CROSS JOIN (SELECT MAX(batch_date) AS as_of_date FROM {{schema}}.load_audit) a
+    WHERE f.order_date <= a.as_of_date
+    GROUP BY f.customer_id, a.as_of_date
+  ) c
+) s
+) m;
+-- END marts

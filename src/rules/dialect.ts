@@ -24,9 +24,12 @@ export interface Dialect {
   money(x: string, precision: number, scale: number): string;
   /**
    * A 64-bit hash of some columns (NULL-safe; equal values hash alike, different ones may collide),
-   * to find exact copies without sorting every row by every column. Trino has none here: it inlines
-   * each WITH clause where it is read, and the extra reads take Athena's one query past its limit
-   * of stages.
+   * to find exact copies without sorting every row by every column. Given, the rules take the grouped
+   * form (src/rules/verdicts.ts): repeated rows and keys found by grouping, the batch streamed once,
+   * which suits an engine that plans each statement on its own (DuckDB). Trino and Spark have none
+   * here: both inline every reference to a relation into one plan (Athena's one query would pass its
+   * limit of stages; Spark's plans, read four times over, filled the job's driver heap), and their
+   * windows are distributed sorts that need no help.
    */
   rowHash?(cols: readonly string[]): string;
   /** A double-precision division that the engine does not turn into an integer or a decimal one. */
@@ -68,7 +71,6 @@ export const spark: Dialect = {
   // Spark rounds decimals half away from zero; 18 fraction digits survive until the rounding.
   money: (x, p, s) => `try_cast(round(try_cast(${x} AS DECIMAL(38,18)), ${s}) AS DECIMAL(${p},${s}))`,
   ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
-  rowHash: (cols) => `xxhash64(${cols.join(', ')})`,
 };
 
 export const trino: Dialect = {
@@ -85,3 +87,42 @@ export const trino: Dialect = {
 };
 
 export const DIALECTS: Record<DialectName, Dialect> = { duckdb, spark, trino };
+
+/**
+ * The engines the marts (src/rules/marts.ts) are rendered for: DuckDB (the local transform's gold and
+ * the local warehouse), Spark SQL (the Glue job's gold) and Redshift (load.sql; PostgreSQL in the tests).
+ * The marts need few spellings beyond standard SQL; these are they.
+ */
+export type MartDialectName = 'duckdb' | 'spark' | 'redshift';
+
+export interface MartDialect {
+  name: MartDialectName;
+  /** Integer division of two non-negative integers, rounded down. */
+  intDiv(num: string, den: string): string;
+  /** Whole days from the date `from` to the date `to` (negative when `to` is earlier). */
+  daysBetween(from: string, to: string): string;
+  /** The wall-clock time a warehouse row's `last_updated` takes. */
+  now: string;
+}
+
+export const MART_DIALECTS: Record<MartDialectName, MartDialect> = {
+  duckdb: {
+    name: 'duckdb',
+    // DuckDB's `/` divides integers into a double; `//` keeps them integers.
+    intDiv: (num, den) => `((${num}) // (${den}))`,
+    daysBetween: (from, to) => `date_diff('day', ${from}, ${to})`,
+    now: 'now()::TIMESTAMP',
+  },
+  spark: {
+    name: 'spark',
+    intDiv: (num, den) => `((${num}) div (${den}))`,
+    daysBetween: (from, to) => `datediff(${to}, ${from})`,
+    now: 'current_timestamp()',
+  },
+  redshift: {
+    name: 'redshift',
+    intDiv: (num, den) => `((${num}) / (${den}))`,
+    daysBetween: (from, to) => `DATEDIFF(day, ${from}, ${to})`,
+    now: 'GETDATE()',
+  },
+};

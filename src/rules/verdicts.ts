@@ -157,7 +157,7 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   const checkedOver = (rows: string) => `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
         FROM (SELECT *, ${e.typedColumns(entity)} FROM ${rows}) typed`;
   if (!d.rowHash) {
-    // Engines that inline every reference to a relation (Trino) get the plainest plan: one window each.
+    // Engines that inline every reference to a relation (Trino, Spark) get the plainest plan: one window each.
     return [
       { name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` },
       { name: `${prefix}_checked`, select: checkedOver(`${prefix}_kept`) },

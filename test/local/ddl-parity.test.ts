@@ -85,6 +85,8 @@ const KEYS: Record<string, string[]> = {
   dim_products: ['product_id'],
   fact_orders: ['order_id'],
   agg_daily_sales: ['order_date'],
+  product_performance: ['product_id', 'order_date'],
+  customer_analytics: ['customer_id'],
   rejects: [],
   load_audit: ['batch_date'],
   quality_reports: [],

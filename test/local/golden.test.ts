@@ -1,6 +1,8 @@
 /**
  * The golden dataset end to end through the local activities: every warehouse table must equal the
- * hand-written expected CSV exactly (the same files the Glue job is checked against).
+ * hand-written expected CSV exactly (the same files the Glue job is checked against); the marts
+ * must equal what an independent oracle (test/parity/support/marts-oracle.ts) computes from the
+ * expected facts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +10,8 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DayResult, LocalTestBackend } from './support';
 import { copyRaw, GOLDEN, GOLDEN_DATE, localConfig, open, runDay, tableCsv, tempDir } from './support';
+import type { Fact, TextRow } from '../parity/support/marts-oracle';
+import { customerAnalytics, productPerformance } from '../parity/support/marts-oracle';
 
 const expected = (name: string) => fs.readFileSync(path.join(GOLDEN, 'expected', `${name}.csv`), 'utf8');
 const header = (name: string) => expected(name).split('\n')[0].split(',');
@@ -37,6 +41,34 @@ describe('golden dataset', () => {
     ['agg_daily_sales', 'order_date'],
   ])('analytics.%s equals its expected CSV (sorted by %s)', async (table, key) => {
     expect(await tableCsv(a, `analytics.${table}`, header(table), key)).toBe(expected(table));
+  });
+
+  describe('marts, as the oracle computes them from expected/fact_orders.csv', () => {
+    const facts = () => parse(expected('fact_orders'), { columns: true }) as Fact[];
+    const rows = async (from: string, columns: string[], orderBy: string): Promise<TextRow[]> =>
+      (
+        await a.engine.query(`SELECT ${columns.map((c) => `CAST(${c} AS VARCHAR) AS ${c}`).join(', ')} FROM ${from} ORDER BY ${orderBy}`)
+      ).map((r) => Object.fromEntries(columns.map((c) => [c, String(r[c])])));
+
+    it('analytics.product_performance: per product and order date', async () => {
+      const want = productPerformance(facts());
+      expect(want.length).toBeGreaterThan(3);
+      expect(await rows('analytics.product_performance', Object.keys(want[0]), 'product_id, order_date')).toEqual(want);
+    });
+
+    it('gold/product_performance of the batch holds the same rows, dated with the batch', async () => {
+      const want = productPerformance(facts()).map((r) => ({ ...r, batch_date: GOLDEN_DATE }));
+      const gold = `read_parquet('${a.engine.lake.tableDir('gold', 'product_performance', GOLDEN_DATE)}/*.parquet')`;
+      expect(await rows(gold, Object.keys(want[0]), 'product_id, order_date')).toEqual(want);
+    });
+
+    it('analytics.customer_analytics: RFM as of the batch date, orders after it left out', async () => {
+      const want = customerAnalytics(facts(), GOLDEN_DATE);
+      // orders 117 and 118 are dated 2025-10-28, after the batch: customers 9 and 10 have no earlier one
+      expect(want.map((r) => r.customer_id)).toEqual(['1', '4', '5', '6', '7']);
+      expect(new Set(want.map((r) => r.r_score)).size).toBeGreaterThan(1);
+      expect(await rows('analytics.customer_analytics', Object.keys(want[0]), 'customer_id')).toEqual(want);
+    });
   });
 
   it('analytics.rejects equals expected/rejects.csv', async () => {

@@ -5,17 +5,21 @@
  * job says it produced.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, types } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
 import { MODEL_VERSION, rulesArtifactText, rulesFileName } from '../../src/rules/artifact';
+import type { Fact } from '../parity/support/marts-oracle';
+import { customerAnalytics, productPerformance } from '../parity/support/marts-oracle';
 import { startPostgres } from './support/postgres';
 import type { TestPostgres } from './support/postgres';
-import { SCHEMA, createWarehouse, runLoad, runVerify, tableColumns } from './support/warehouse';
+import { copyParquet } from './support/copy';
+import { SCHEMA, createWarehouse, runLoad, runVerify } from './support/warehouse';
 
 types.setTypeParser(types.builtins.DATE, (v) => v);
 
@@ -71,27 +75,6 @@ function runGlueJob(processedPath: string): Promise<string> {
   });
 }
 
-/** What `COPY <table> FROM '<folder>' FORMAT AS PARQUET` does: every file's columns, by position. */
-async function copyParquet(table: string, folder: string): Promise<void> {
-  const files = readdirSync(folder).filter((f) => f.endsWith('.parquet'));
-  if (files.length === 0) throw new Error(`COPY: no Parquet object under ${folder}`);
-  const conn = await duck.connect();
-  try {
-    const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet('${path.join(folder, '*.parquet')}')`);
-    const target = await tableColumns(db, table);
-    const source = reader.columnNames();
-    if (source.length !== target.length) {
-      throw new Error(`COPY ${table}: Parquet has ${source.length} columns (${source}), the table ${target.length} (${target})`);
-    }
-    const params = target.map((_, i) => `$${i + 1}`).join(', ');
-    for (const row of reader.getRowsJson()) {
-      await db.query(`INSERT INTO ${SCHEMA}.${table} (${target.join(', ')}) VALUES (${params})`, row);
-    }
-  } finally {
-    conn.closeSync();
-  }
-}
-
 function csvRows(file: string): string[][] {
   // the expected files hold no quoted commas in these tables
   return readFileSync(file, 'utf8')
@@ -110,7 +93,7 @@ beforeAll(async () => {
   await db.connect();
   await createWarehouse(db);
   duck = await DuckDBInstance.create(':memory:');
-  await runLoad(db, RUN_DATE, (copy) => copyParquet(copy.table, path.join(processed, copy.source, `batch_date=${RUN_DATE}`)));
+  await runLoad(db, RUN_DATE, (copy) => copyParquet(db, duck, copy.table, path.join(processed, copy.source, `batch_date=${RUN_DATE}`)));
 }, 600_000);
 
 afterAll(async () => {
@@ -138,6 +121,18 @@ describe('Glue job output loaded by load.sql', () => {
       `SELECT order_date, total_orders::text, total_revenue::text, total_quantity::text, unique_customers::text, avg_order_value::text FROM ${SCHEMA}.agg_daily_sales ORDER BY order_date`,
     );
     expect(agg.rows.map((r) => Object.values(r))).toEqual(csvRows(path.join(DATASET, 'expected/agg_daily_sales.csv')));
+  });
+
+  it('recomputes product performance and customer analytics as the oracle does from the expected facts', async () => {
+    const facts = parse(readFileSync(path.join(DATASET, 'expected/fact_orders.csv'), 'utf8'), { columns: true }) as Fact[];
+    const read = async (table: string, columns: string[], orderBy: string) =>
+      (await db.query(`SELECT ${columns.map((c) => `CAST(${c} AS TEXT) AS ${c}`).join(', ')} FROM ${SCHEMA}.${table} ORDER BY ${orderBy}`))
+        .rows;
+    const performance = productPerformance(facts);
+    expect(await read('product_performance', Object.keys(performance[0]), 'product_id, order_date')).toEqual(performance);
+    const customers = customerAnalytics(facts, RUN_DATE);
+    expect(customers.length).toBeGreaterThan(1);
+    expect(await read('customer_analytics', Object.keys(customers[0]), 'customer_id')).toEqual(customers);
   });
 
   it('verifies against the metrics the job wrote, and audits the same counts', async () => {

@@ -10,7 +10,7 @@ import { Client, types } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres } from './support/postgres';
 import type { TestPostgres } from './support/postgres';
-import { loadStatements } from '../../src/activities/aws/sql-templates';
+import { loadStatements, martsBlockOf, redshiftMartsSql, withMartsBlock } from '../../src/activities/aws/sql-templates';
 import { parseCopy, readSql } from './support/sql';
 import { COPY_ROLE, PROCESSED, SCHEMA, createWarehouse, runLoad, runVerify } from './support/warehouse';
 import { bothWarehouses, loadFromLocalLake } from './support/local';
@@ -129,7 +129,16 @@ const D2: Batch = {
   metrics: metrics('2025-10-28', [2, 1, 2], '52.50'),
 };
 
-const TABLES = ['dim_customers', 'dim_products', 'fact_orders', 'agg_daily_sales', 'rejects', 'load_audit'];
+const TABLES = [
+  'dim_customers',
+  'dim_products',
+  'fact_orders',
+  'agg_daily_sales',
+  'product_performance',
+  'customer_analytics',
+  'rejects',
+  'load_audit',
+];
 const STAGING = ['stg_customers', 'stg_products', 'stg_orders', 'stg_rejects', 'stg_load_metrics', 'stg_affected_dates'];
 const WALL_CLOCK = ['last_updated', 'loaded_at'];
 
@@ -350,6 +359,15 @@ describe('the SQL files as BatchExecuteStatement receives them', () => {
       expect(copy).toContain(`IAM_ROLE '${COPY_ROLE}'`);
       expect(copy).toMatch(/FORMAT AS PARQUET$/);
     }
+  });
+
+  it('holds the marts block as src/rules/marts.ts renders it for Redshift (npx tsx scripts/render-rules.ts --load-sql)', () => {
+    const block = martsBlockOf(readSql('load'));
+    expect(block, 'load.sql has no marts block').toBeDefined();
+    expect(block).toBe(redshiftMartsSql());
+    expect(withMartsBlock(readSql('load'))).toBe(readSql('load'));
+    for (const table of ['agg_daily_sales', 'product_performance', 'customer_analytics'])
+      expect(load.some((s) => s.startsWith(`INSERT INTO ${SCHEMA}.${table} `))).toBe(true);
   });
 
   it('uses only the placeholders the AWS backend renders', () => {

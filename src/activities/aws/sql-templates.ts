@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectFile } from './project-files';
 import { isIsoDate } from '../../shared/contract';
+import { MART_DIALECTS } from '../../rules/dialect';
+import { warehouseRefreshStatements } from '../../rules/marts';
 import { badConfig } from '../errors';
 
 /** sql/redshift of this checkout or image (see project-files.ts). */
@@ -68,4 +70,38 @@ export function loadStatements(file: 'ddl.sql' | 'load.sql' | 'verify.sql', para
   const statements = splitStatements(renderSql(script, params, where));
   if (statements.length === 0) throw badConfig(`${where} holds no SQL statements`);
   return statements;
+}
+
+/**
+ * load.sql's block of mart statements, rendered from src/rules/marts.ts for Redshift (placeholders
+ * left for renderSql): written into the file by `npx tsx scripts/render-rules.ts --load-sql`, and a
+ * test fails when the file's block is not this.
+ */
+export function redshiftMartsSql(): string {
+  const statements = warehouseRefreshStatements(MART_DIALECTS.redshift, {
+    schema: '{{schema}}',
+    affectedDates: "SELECT a.order_date FROM {{schema}}.stg_affected_dates a WHERE a.batch_date = '{{run_date}}'",
+  });
+  return statements.map((s) => `${s};\n`).join('\n');
+}
+
+const MARTS_BEGIN = /^-- BEGIN marts.*\n/m;
+const MARTS_END = /^-- END marts.*\n?/m;
+const MARTS_HEADER =
+  '-- BEGIN marts: rendered from src/rules/marts.ts by `npx tsx scripts/render-rules.ts --load-sql`; change the model, not this block\n';
+
+/** The text between load.sql's marts markers, or undefined when it has none. */
+export function martsBlockOf(script: string): string | undefined {
+  const begin = MARTS_BEGIN.exec(script);
+  const end = MARTS_END.exec(script);
+  if (!begin || !end || end.index < begin.index) return undefined;
+  return script.slice(begin.index + begin[0].length, end.index);
+}
+
+/** `script` (load.sql) with its marts block replaced by the current rendering. */
+export function withMartsBlock(script: string): string {
+  const begin = MARTS_BEGIN.exec(script);
+  const end = MARTS_END.exec(script);
+  if (!begin || !end || end.index < begin.index) throw new Error('load.sql has no "-- BEGIN marts" ... "-- END marts" block');
+  return `${script.slice(0, begin.index)}${MARTS_HEADER}${redshiftMartsSql()}${script.slice(end.index)}`;
 }

@@ -7,15 +7,16 @@
  *   timestamps), and rows this batch no longer holds are removed;
  * - rows of EARLIER batches with a key of this batch are replaced (a later batch wins);
  * - rows of LATER batches are left alone, and this batch's row for that key is skipped.
- * Daily sales are recomputed for every order_date the batch adds rows to or takes rows away from;
- * the batch's rejects and audit row replace the previous ones.
+ * The batch's rejects and audit row replace the previous ones. Then the marts (src/rules/marts.ts):
+ * daily sales and product performance are recomputed for every order_date the batch adds rows to or
+ * takes rows away from, customer analytics whole, as of the latest batch date loaded.
  */
 import { ENTITIES } from '../../shared/contract';
 import type { ResultPage } from '../types';
 import { badConfig, missingResource } from '../errors';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
-import { dailySalesSelect } from './sales';
+import { WAREHOUSE_REFRESH } from './sales';
 import type { TransformOutput } from './batch-manifest';
 import { GOLD_TABLES, readBatchManifest } from './batch-manifest';
 import type { Sql } from './warehouse';
@@ -112,12 +113,6 @@ export async function loadBatch(
       hooks.progress?.(0.2 + 0.2 * (i + 1));
     }
 
-    await exec(`DELETE FROM analytics.agg_daily_sales WHERE order_date IN (SELECT order_date FROM affected_dates)`);
-    await exec(`INSERT INTO analytics.agg_daily_sales
-      SELECT *, now()::TIMESTAMP FROM (${dailySalesSelect('analytics.fact_orders', 'order_date IN (SELECT order_date FROM affected_dates)')})`);
-    const dates = await db.one('SELECT count(*) AS n FROM affected_dates');
-    metrics['agg_daily_sales.recomputedDates'] = Number(dates.n);
-
     await exec(`DELETE FROM analytics.rejects WHERE batch_date = ${batch}`);
     await exec(`INSERT INTO analytics.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
       SELECT batch_date, entity, source_file, row_number, reason, raw_record, now()::TIMESTAMP FROM ${stagedRejects}`);
@@ -133,6 +128,12 @@ export async function loadBatch(
     await exec(`DELETE FROM analytics.load_audit WHERE batch_date = ${batch}`);
     await exec(`INSERT INTO analytics.load_audit VALUES (${batch}, ${lit(manifest.etlRunId)}, ${lit(input.statementId)}, ${lit(input.workflowId)},
       ${counts.join(', ')}, ${lit(String(m['orders.revenue'] ?? 0))}::DECIMAL(18,2), ${transformMs}, ${Date.now() - started}, now()::TIMESTAMP)`);
+    hooks.progress?.(0.9);
+
+    // After the audit row: customer analytics is as of the latest batch date it holds.
+    for (const statement of WAREHOUSE_REFRESH) await exec(statement);
+    const dates = await db.one('SELECT count(*) AS n FROM affected_dates');
+    metrics['agg_daily_sales.recomputedDates'] = Number(dates.n);
     await db.run('COMMIT');
   } catch (err) {
     await db.run('ROLLBACK');

@@ -1,17 +1,25 @@
-/** The daily sales aggregate, one definition for the batch's gold table and the warehouse recompute. */
+/**
+ * The marts of src/rules/marts.ts on DuckDB: the batch's gold marts (the transform writes them) and
+ * the warehouse refresh (the load runs it in its transaction).
+ */
+import { MART_DIALECTS } from '../../rules/dialect';
+import { goldMartStatements, warehouseRefreshStatements } from '../../rules/marts';
+
+const duckdb = MART_DIALECTS.duckdb;
+
+/** Each gold mart of the batch over `facts` (its accepted orders), with the batch's date as `batch_date`. */
+export function martSelects(facts: string, batchDateLiteral: string): { table: string; select: string }[] {
+  return goldMartStatements(duckdb, facts).map((s) => ({
+    table: s.name,
+    select: `SELECT m.*, ${batchDateLiteral} AS batch_date FROM (${s.select}) m`,
+  }));
+}
 
 /**
- * Per order_date over a relation of fact rows. The average is rounded half-up in whole cents with
- * integer arithmetic: a float division would turn 46.49 / 2 into 23.244999... and round it down.
+ * The local warehouse's refresh of every mart, after the batch's facts and audit row are merged;
+ * `affected_dates` is the load's temp table of the order dates the batch changes.
  */
-export function dailySalesSelect(facts: string, where = 'true'): string {
-  return `SELECT order_date,
-      count(*)::BIGINT AS total_orders,
-      sum(order_amount)::DECIMAL(18,2) AS total_revenue,
-      sum(quantity)::BIGINT AS total_quantity,
-      count(DISTINCT customer_id)::BIGINT AS unique_customers,
-      (((2 * (sum(order_amount) * 100)::HUGEINT + count(*)) // (2 * count(*)))::DECIMAL(18,0) / 100)::DECIMAL(12,2) AS avg_order_value
-    FROM ${facts}
-    WHERE ${where}
-    GROUP BY order_date`;
-}
+export const WAREHOUSE_REFRESH: readonly string[] = warehouseRefreshStatements(duckdb, {
+  schema: 'analytics',
+  affectedDates: 'SELECT order_date FROM affected_dates',
+});

@@ -6,7 +6,16 @@
  */
 import type { Sql } from './warehouse';
 
-export const WAREHOUSE_TABLES = ['dim_customers', 'dim_products', 'fact_orders', 'agg_daily_sales', 'rejects', 'load_audit'] as const;
+export const WAREHOUSE_TABLES = [
+  'dim_customers',
+  'dim_products',
+  'fact_orders',
+  'agg_daily_sales',
+  'product_performance',
+  'customer_analytics',
+  'rejects',
+  'load_audit',
+] as const;
 export type WarehouseTable = (typeof WAREHOUSE_TABLES)[number];
 
 const DDL = `
@@ -102,6 +111,32 @@ CREATE TABLE IF NOT EXISTS analytics.agg_daily_sales (
   last_updated TIMESTAMP NOT NULL
 );
 
+-- The marts (src/rules/marts.ts): product_performance keyed by (product_id, order_date),
+-- customer_analytics by customer_id.
+CREATE TABLE IF NOT EXISTS analytics.product_performance (
+  product_id BIGINT NOT NULL,
+  order_date DATE NOT NULL,
+  total_orders BIGINT NOT NULL,
+  total_revenue DECIMAL(18,2) NOT NULL,
+  total_quantity BIGINT NOT NULL,
+  unique_customers BIGINT NOT NULL,
+  last_updated TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS analytics.customer_analytics (
+  customer_id BIGINT NOT NULL,
+  as_of_date DATE NOT NULL,
+  last_order_date DATE NOT NULL,
+  recency_days INTEGER NOT NULL,
+  frequency BIGINT NOT NULL,
+  monetary DECIMAL(18,2) NOT NULL,
+  r_score INTEGER NOT NULL,
+  f_score INTEGER NOT NULL,
+  m_score INTEGER NOT NULL,
+  segment VARCHAR NOT NULL,
+  last_updated TIMESTAMP NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS analytics.rejects (
   batch_date DATE NOT NULL,
   entity VARCHAR NOT NULL,
@@ -159,6 +194,8 @@ export const VOLATILE_COLUMNS: Record<WarehouseTable, string[]> = {
   dim_products: ['last_updated'],
   fact_orders: ['last_updated'],
   agg_daily_sales: ['last_updated'],
+  product_performance: ['last_updated'],
+  customer_analytics: ['last_updated'],
   rejects: ['loaded_at'],
   load_audit: ['etl_run_id', 'statement_id', 'workflow_id', 'transform_ms', 'load_ms', 'loaded_at'],
 };

@@ -1,6 +1,6 @@
 /**
  * The transform stage: one batch's bronze rows -> silver (cleaned, typed, with lineage), rejects (the
- * first failing reason, with the raw record) and gold (dimensions, facts, the batch's daily sales),
+ * first failing reason, with the raw record) and gold (dimensions, facts, the batch's gold marts),
  * each written as Parquet under `processed/{layer}/{table}/batch_date=D/`, from the per-row verdicts
  * the rendered rules give (verdicts.ts; those validate wrote when their inputs are unchanged):
  * accepted rows to silver and gold, the others to rejects.
@@ -16,7 +16,7 @@ import type { SourceInfo } from './catalog';
 import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
-import { dailySalesSelect } from './sales';
+import { martSelects } from './sales';
 import { bronzeFiles, bronzeRelation } from './bronze';
 import { dropVerdicts, openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
@@ -136,7 +136,7 @@ export async function transformBatch(
     const facts = `(SELECT ${columnNames('orders')
       .map((c) => `${ident(`t_${c}`)} AS ${ident(c)}`)
       .join(', ')} FROM orders_verdicts WHERE reason IS NULL)`;
-    await copy(`SELECT *, ${batch} AS batch_date FROM (${dailySalesSelect(facts)})`, 'gold', 'agg_daily_sales');
+    for (const mart of martSelects(facts, batch)) await copy(mart.select, 'gold', mart.table);
     const revenue = await db.one(`SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM ${facts}`);
     metrics['orders.revenue'] = Number(revenue.revenue);
   } catch (err) {

@@ -114,9 +114,7 @@ export async function openVerdicts(
       if (VERDICTS.has(s.name) && entity) {
         // Written once and read back: the orders' references and the gate read the dimensions' verdicts.
         const file = path.join(staging, `${entity}.parquet`);
-        await db.run(
-          `COPY (SELECT ${keptColumns(entity)} FROM (${s.select})) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy)`,
-        );
+        await db.run(`COPY (SELECT ${keptColumns(entity)} FROM (${s.select})) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy)`);
         await db.run(`CREATE OR REPLACE TEMP VIEW ${s.name} AS SELECT * FROM read_parquet(${lit(file)})`);
         options.step?.(++done);
       } else if (s.materialise) {

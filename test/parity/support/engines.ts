@@ -17,6 +17,7 @@ import type { Dialect } from '../../../src/rules/dialect';
 import { duckdb, trino as trinoDialect } from '../../../src/rules/dialect';
 import type { RulesModel } from '../../../src/rules/verdicts';
 import { asOneQuery, columnNames, MODEL, ruleStatements } from '../../../src/rules/verdicts';
+import { bronzeWithRows } from '../../../src/activities/local/bronze';
 import type { TestTrino } from '../../support/trino';
 
 export type Dim = 'customers' | 'products';
@@ -59,7 +60,7 @@ export async function inputsFromLake(lakeDir: string, runDate: string): Promise<
     const raw = {} as Record<Entity, RawRow[]>;
     for (const e of ENTITIES) {
       const dir = path.join(lakeDir, 'processed', 'bronze', e, `batch_date=${runDate}`);
-      const scan = `read_parquet('${dir}/*.parquet', union_by_name=true)`;
+      const scan = bronzeWithRows(`read_parquet('${dir}/*.parquet', union_by_name=true)`);
       const cols = columnNames(e)
         .map((c) => `"${c}"`)
         .join(', ');

@@ -20,7 +20,17 @@ export function ddlForPostgres(text: string): string {
 }
 
 /** Redshift functions the SQL uses that PostgreSQL lacks, defined with the same meaning. */
-export const POSTGRES_SHIMS = [`CREATE OR REPLACE FUNCTION getdate() RETURNS timestamp LANGUAGE sql STABLE AS 'SELECT localtimestamp'`];
+export const POSTGRES_SHIMS = [
+  `CREATE OR REPLACE FUNCTION getdate() RETURNS timestamp LANGUAGE sql STABLE AS 'SELECT localtimestamp'`,
+  // DATEDIFF(day, a, b): the days from a to b, as BIGINT (see statementForPostgres for the date part)
+  `CREATE OR REPLACE FUNCTION datediff(part text, a date, b date) RETURNS bigint LANGUAGE sql IMMUTABLE
+   AS $$ SELECT CASE WHEN part = 'day' THEN CAST(b - a AS bigint) END $$`,
+];
+
+/** A load statement as PostgreSQL takes it: Redshift's bare date part of DATEDIFF becomes the shim's text argument. */
+export function statementForPostgres(statement: string): string {
+  return statement.replace(/\bDATEDIFF\(day,/g, "datediff('day',");
+}
 
 export interface CopyTarget {
   table: string; // e.g. stg_orders

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { loadStatements } from '../../../src/activities/aws/sql-templates';
-import { POSTGRES_SHIMS, ddlForPostgres, parseCopy } from './sql';
+import { POSTGRES_SHIMS, ddlForPostgres, parseCopy, statementForPostgres } from './sql';
 import type { CopyTarget } from './sql';
 
 export const SCHEMA = 'analytics';
@@ -25,7 +25,7 @@ export async function runLoad(db: Client, runDate: string, stage: (copy: CopyTar
     for (const statement of statements) {
       const copy = parseCopy(statement, PROCESSED);
       if (copy) await stage(copy);
-      else await db.query(statement);
+      else await db.query(statementForPostgres(statement));
     }
     await db.query('COMMIT');
   } catch (error) {
