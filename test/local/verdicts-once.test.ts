@@ -1,7 +1,8 @@
 /**
  * Each row's verdict is computed once: validate writes the batch's verdicts and the transform reads
  * them while their inputs are unchanged, and computes them afresh when the bronze, an earlier batch's
- * dimensions or nothing at all (a transform without its validate) is on record.
+ * dimensions or nothing at all (a transform without its validate) is on record, each part only as far
+ * as its own inputs changed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -76,6 +77,8 @@ describe('per-row verdicts', () => {
     await catalog(alone.a, GOLDEN_DATE);
     const aloneMetrics = await transform(alone.a, GOLDEN_DATE);
     expect(aloneMetrics.verdictsReused).toBe(0);
+    // Each entity's verdicts and the orders' own checks, kept apart from their references.
+    expect(aloneMetrics.verdictsComputed).toBe(4);
 
     const counts = (m: Record<string, number> = {}) => Object.fromEntries(Object.entries(m).filter(([k]) => k.includes('.')));
     expect(counts(day.etl.metrics)).toEqual(counts(aloneMetrics));
@@ -111,6 +114,8 @@ describe('per-row verdicts', () => {
     await catalog(a, GOLDEN_DATE);
     const after = await transform(a, GOLDEN_DATE);
     expect(after.verdictsReused).toBe(0);
+    // A new catalog run writes every entity's bronze anew: all of it is judged again.
+    expect(after.verdictsComputed).toBe(4);
     expect(after['orders.read']).toBe(before['orders.read'] + 1);
   });
 
@@ -123,7 +128,10 @@ describe('per-row verdicts', () => {
     // The earlier day is rerun with another customer: the golden day's references are judged anew.
     writeEarlierDay(lakeDir, '1,Ann,Lee,ann@example.com,2024-01-01,Austin,TX\n2,Bo,Kim,bo@example.com,2024-02-01,Reno,NV\n');
     await runDay(a, D0, ++attempt);
-    expect((await transform(a, GOLDEN_DATE)).verdictsReused).toBe(0);
+    const rejudged = await transform(a, GOLDEN_DATE);
+    expect(rejudged.verdictsReused).toBe(0);
+    // Only the references are judged again: no row's own checks depend on other batches.
+    expect(rejudged.verdictsComputed).toBe(1);
     // Unchanged since, so a second transform reads them.
     expect((await transform(a, GOLDEN_DATE)).verdictsReused).toBe(1);
   });

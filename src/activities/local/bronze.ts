@@ -3,6 +3,7 @@
  * line. The catalog stage writes bronze (catalog.ts); validate and transform read it through here.
  */
 import type { Entity } from '../../shared/contract';
+import { ENTITIES } from '../../shared/contract';
 import type { Lake } from './lake';
 import type { Sql } from './warehouse';
 import { listLit } from './warehouse';
@@ -24,15 +25,39 @@ export function bronzeFiles(lake: Lake, entity: Entity, runDate: string): string
   return lake.parquetFiles(lake.tableDir('bronze', entity, runDate));
 }
 
+export interface BronzeBatch {
+  /** The batch's rows as one relation (a subquery over its Parquet parts). */
+  relation: string;
+  files: string[];
+  rows: number;
+}
+
 /**
- * A batch's bronze Parquet as one relation. Bronze written before malformed rows were kept has no
- * `malformed_line` column; it reads as NULL there, so such a batch can still be validated and
- * transformed without a new catalog run.
+ * Each entity's bronze Parquet of a batch as one relation. Bronze written before malformed rows were
+ * kept has no `malformed_line` column; it reads as NULL there, so such a batch can still be validated
+ * and transformed without a new catalog run. One lookup of the parts' metadata serves every entity.
  */
-export async function bronzeRelation(db: Sql, files: string[]): Promise<string> {
-  const scan = `read_parquet(${listLit(files)}, union_by_name=true)`;
-  if (files.length === 0) return scan;
-  const rows = bronzeWithRows(scan);
-  const columns = await db.all(`DESCRIBE SELECT * FROM ${scan}`);
-  return columns.some((c) => c.column_name === 'malformed_line') ? rows : `(SELECT *, NULL::VARCHAR AS malformed_line FROM ${rows})`;
+export async function batchBronze(db: Sql, lake: Lake, runDate: string): Promise<Record<Entity, BronzeBatch>> {
+  const files = Object.fromEntries(ENTITIES.map((e) => [e, bronzeFiles(lake, e, runDate)])) as Record<Entity, string[]>;
+  const all = ENTITIES.flatMap((e) => files[e]);
+  const parts = new Map(
+    all.length === 0
+      ? []
+      : (
+          await db.all(
+            `SELECT file_name, num_rows, file_name IN (SELECT file_name FROM parquet_schema(${listLit(all)}) WHERE name = 'malformed_line') AS malformed
+             FROM parquet_file_metadata(${listLit(all)})`,
+          )
+        ).map((r) => [String(r.file_name), { rows: Number(r.num_rows), malformed: r.malformed === true }] as const),
+  );
+  const out = {} as Record<Entity, BronzeBatch>;
+  for (const entity of ENTITIES) {
+    const scan = `read_parquet(${listLit(files[entity])}, union_by_name=true)`;
+    const rows = bronzeWithRows(scan);
+    let relation = scan;
+    if (files[entity].length > 0)
+      relation = files[entity].some((f) => parts.get(f)?.malformed) ? rows : `(SELECT *, NULL::VARCHAR AS malformed_line FROM ${rows})`;
+    out[entity] = { relation, files: files[entity], rows: files[entity].reduce((n, f) => n + (parts.get(f)?.rows ?? 0), 0) };
+  }
+  return out;
 }

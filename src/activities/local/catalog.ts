@@ -278,7 +278,7 @@ export async function recordCatalog(
         ]);
       }
     }
-    for (const entity of ENTITIES) await refreshBronzeView(db, lakeRoot, entity);
+    await refreshBronzeViews(db, lakeRoot);
     await db.run('COMMIT');
   } catch (err) {
     await db.run('ROLLBACK');
@@ -293,21 +293,35 @@ export async function recordCatalog(
  * reads every part's schema (union_by_name), which grows with the lake, so it is done only when the
  * view is missing or an `extra` column (a source with columns beyond the contract) came or went.
  */
-async function refreshBronzeView(db: Sql, lakeRoot: string, entity: Entity): Promise<void> {
-  const contract = columnNames(entity);
-  const headers = await db.all('SELECT DISTINCT unnest(header) AS h FROM bronze.sources WHERE entity = $1', [entity]);
-  const wantsExtra = headers.some((r) => r.h && !contract.includes(String(r.h)));
-  const columns = (await db.all(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'bronze' AND table_name = $1`, [entity])).map(
-    (r) => String(r.column_name),
+async function refreshBronzeViews(db: Sql, lakeRoot: string): Promise<void> {
+  // What every entity's view needs, in three lookups for all of them: a small day's catalog is mostly such statements.
+  const headers = new Map(
+    (
+      await db.all('SELECT entity, list(DISTINCT h) AS hs FROM (SELECT entity, unnest(header) AS h FROM bronze.sources) GROUP BY entity')
+    ).map((r) => [String(r.entity), (r.hs as unknown[]).map(String)] as [string, string[]]),
   );
-  const view = await db.all(`SELECT sql FROM duckdb_views() WHERE schema_name = 'bronze' AND view_name = $1`, [entity]);
-  // Views made before row numbers came from the Parquet position are made again.
-  const numbersRows = view.length > 0 && String(view[0].sql).includes('file_row_number');
-  if (columns.length > 0 && columns.includes('extra') === wantsExtra && numbersRows) return;
-  const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
-  await db.run(
-    `CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM ${bronzeWithRows(`read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`)}`,
+  const columns = new Map(
+    (await db.all(`SELECT table_name, list(column_name) AS cs FROM duckdb_columns() WHERE schema_name = 'bronze' GROUP BY table_name`)).map(
+      (r) => [String(r.table_name), (r.cs as unknown[]).map(String)] as [string, string[]],
+    ),
   );
+  const views = new Map(
+    (await db.all(`SELECT view_name, sql FROM duckdb_views() WHERE schema_name = 'bronze'`)).map(
+      (r) => [String(r.view_name), String(r.sql)] as [string, string],
+    ),
+  );
+  for (const entity of ENTITIES) {
+    const contract = columnNames(entity);
+    const wantsExtra = (headers.get(entity) ?? []).some((h) => h && !contract.includes(h));
+    const has = columns.get(entity) ?? [];
+    // Views made before row numbers came from the Parquet position are made again.
+    const numbersRows = views.get(entity)?.includes('file_row_number') ?? false;
+    if (has.length > 0 && has.includes('extra') === wantsExtra && numbersRows) continue;
+    const glob = path.join(lakeRoot, 'processed', 'bronze', entity, '*', '*.parquet');
+    await db.run(
+      `CREATE OR REPLACE VIEW bronze.${entity} AS SELECT * FROM ${bronzeWithRows(`read_parquet(${lit(glob)}, hive_partitioning=true, union_by_name=true)`)}`,
+    );
+  }
 }
 
 export interface SourceInfo {
@@ -316,15 +330,20 @@ export interface SourceInfo {
   header: string[];
 }
 
-/** What the catalog recorded for a batch's partition; undefined when it was never catalogued. */
-export async function catalogedSources(db: Sql, entity: Entity, runDate: string): Promise<SourceInfo[] | undefined> {
-  const known = await db.all('SELECT 1 FROM bronze.catalog WHERE batch_date = $1::DATE AND entity = $2', [runDate, entity]);
-  if (known.length === 0) return undefined;
+/** What the catalog recorded for a batch's partitions, per entity; an entity never catalogued is missing. */
+export async function catalogedSources(db: Sql, runDate: string): Promise<Partial<Record<Entity, SourceInfo[]>>> {
   const rows = await db.all(
-    'SELECT source_seq, source_file, header FROM bronze.sources WHERE batch_date = $1::DATE AND entity = $2 ORDER BY source_seq',
-    [runDate, entity],
+    `SELECT c.entity, s.source_seq, s.source_file, s.header FROM bronze.catalog c
+     LEFT JOIN bronze.sources s ON s.batch_date = c.batch_date AND s.entity = c.entity
+     WHERE c.batch_date = $1::DATE ORDER BY c.entity, s.source_seq`,
+    [runDate],
   );
-  return rows.map((r) => ({ seq: Number(r.source_seq), sourceFile: String(r.source_file), header: r.header as string[] }));
+  const out: Partial<Record<Entity, SourceInfo[]>> = {};
+  for (const r of rows) {
+    const list = (out[r.entity as Entity] ??= []);
+    if (r.source_seq !== null) list.push({ seq: Number(r.source_seq), sourceFile: String(r.source_file), header: r.header as string[] });
+  }
+  return out;
 }
 
 function firstLine(err: unknown): string {

@@ -221,7 +221,8 @@ export class LocalEngine {
 
   private async requireCatalog(db: Sql, runDate: string): Promise<void> {
     const missing: Entity[] = [];
-    for (const entity of ENTITIES) if (!(await catalogedSources(db, entity, runDate))) missing.push(entity);
+    const cataloged = await catalogedSources(db, runDate);
+    for (const entity of ENTITIES) if (!cataloged[entity]) missing.push(entity);
     if (missing.length)
       throw missingResource(`${missing.join(', ')} for ${runDate} not catalogued: run the catalog stage for this date first`);
   }

@@ -72,6 +72,12 @@ export interface LocalActivitiesOptions {
   staleAfterMs?: number;
   /** How often a running job's file is refreshed. */
   heartbeatMs?: number;
+  /**
+   * How long a state read waits for a job this worker runs to end before it answers RUNNING
+   * (default 2 s): quick stages are seen done at once, and work queued behind other runs' turns
+   * is read a few times a minute instead of every second.
+   */
+  readWaitMs?: number;
   /** How long a stage waits for the warehouse file while another process holds it (default 60 s). */
   lockWaitMs?: number;
   /**
@@ -149,6 +155,13 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     return record;
   };
 
+  const readWaitMs = options.readWaitMs ?? 2_000;
+  /** A job's state, after waiting up to readWaitMs for it to end (see LocalActivitiesOptions.readWaitMs). */
+  async function readJob<R>(id: string, what: string) {
+    await jobs.settled(id, readWaitMs, asyncLocalStorage.getStore()?.cancellationSignal);
+    return jobs.require<R>(id, what);
+  }
+
   const activities: LocalActivities = {
     async extractEntity(input: ExtractEntityInput): Promise<ExtractEntityResult> {
       checkRunDate(input.run.runDate);
@@ -181,7 +194,7 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     },
 
     async getCrawlState({ crawlId }: CrawlStateInput): Promise<CrawlStatus> {
-      const record = jobs.require<CatalogResult>(crawlId, 'local catalog run');
+      const record = await readJob<CatalogResult>(crawlId, 'local catalog run');
       heartbeatIfInActivity(record.metrics.progress);
       const out: CrawlStatus = status(record);
       if (record.result) {
@@ -205,7 +218,7 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     },
 
     async getQueryState({ queryId }: QueryRef): Promise<JobStatus> {
-      const record = jobs.require(queryId, 'local query');
+      const record = await readJob(queryId, 'local query');
       heartbeatIfInActivity(record.metrics.progress);
       return status(record);
     },
@@ -233,7 +246,7 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     },
 
     async getEtlRunState({ etlRunId }: EtlRunRef): Promise<EtlRunStatus> {
-      const record = jobs.require(etlRunId, 'local ETL run');
+      const record = await readJob(etlRunId, 'local ETL run');
       heartbeatIfInActivity(record.metrics.progress);
       return status(record);
     },
@@ -263,7 +276,7 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
     },
 
     async getStatementState({ statementId }: StatementRef): Promise<StatementStatus> {
-      const record = jobs.require<StatementResult>(statementId, 'local warehouse statement');
+      const record = await readJob<StatementResult>(statementId, 'local warehouse statement');
       heartbeatIfInActivity(record.metrics.progress);
       const out: StatementStatus = status(record);
       if (record.result?.rowsAffected !== undefined) out.rowsAffected = record.result.rowsAffected;

@@ -377,6 +377,31 @@ export class JobStore {
     return this.get(id);
   }
 
+  /**
+   * Resolves once the job, if this process runs it, has settled, or after `withinMs`, or on `signal`:
+   * a state read that waits a moment sees quick work end the moment it does, and a read of work
+   * queued behind a backfill's other days costs one read in several seconds, not one a second.
+   */
+  async settled(id: string, withinMs: number, signal?: AbortSignal): Promise<void> {
+    const live = this.live.get(id);
+    if (!live || withinMs <= 0 || signal?.aborted) return;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        live.done,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, withinMs);
+          onAbort = resolve;
+          signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Resolves when every job this instance started has settled. */
   async settle(): Promise<void> {
     await Promise.all([...this.live.values()].map((l) => l.done));

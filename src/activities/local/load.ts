@@ -67,7 +67,7 @@ export async function loadBatch(
   const exec = async (sql: string) => {
     hooks.checkCancelled?.();
     statements++;
-    await db.run(sql);
+    return db.run(sql);
   };
   const metrics: Record<string, number> = {};
   let rowsAffected = 0;
@@ -97,28 +97,23 @@ export async function loadBatch(
       const cols = [...columnNames(k.entity), 'batch_date'].map(ident).join(', ');
       const key = ident(k.key);
       const stg = staged[k.table];
-      const before = await db.one(`SELECT count(*) AS n FROM analytics.${k.table}`);
-      await exec(`DELETE FROM analytics.${k.table}
+      const deleted = await exec(`DELETE FROM analytics.${k.table}
         WHERE batch_date = ${batch} OR (batch_date < ${batch} AND ${key} IN (SELECT ${key} FROM ${stg}))`);
-      const afterDelete = await db.one(`SELECT count(*) AS n FROM analytics.${k.table}`);
-      await exec(`INSERT INTO analytics.${k.table} (${cols}, ${k.stamp})
+      const inserted = await exec(`INSERT INTO analytics.${k.table} (${cols}, ${k.stamp})
         SELECT ${cols}, now()::TIMESTAMP FROM ${stg} AS s
         WHERE NOT EXISTS (SELECT 1 FROM analytics.${k.table} t WHERE t.${key} = s.${key})`);
-      const after = await db.one(`SELECT count(*) AS n, (SELECT count(*) FROM ${stg}) AS staged FROM analytics.${k.table}`);
-      const inserted = Number(after.n) - Number(afterDelete.n);
-      metrics[`${k.table}.deleted`] = Number(before.n) - Number(afterDelete.n);
+      metrics[`${k.table}.deleted`] = deleted;
       metrics[`${k.table}.inserted`] = inserted;
-      metrics[`${k.table}.skippedNewer`] = Number(after.staged) - inserted;
+      metrics[`${k.table}.skippedNewer`] = Number(manifest.metrics[`${k.entity}.loaded`] ?? 0) - inserted;
       rowsAffected += inserted;
       hooks.progress?.(0.2 + 0.2 * (i + 1));
     }
 
     await exec(`DELETE FROM analytics.rejects WHERE batch_date = ${batch}`);
-    await exec(`INSERT INTO analytics.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
+    const rejects = await exec(`INSERT INTO analytics.rejects (batch_date, entity, source_file, row_number, reason, raw_record, loaded_at)
       SELECT batch_date, entity, source_file, row_number, reason, raw_record, now()::TIMESTAMP FROM ${stagedRejects}`);
-    const rejects = await db.one(`SELECT count(*) AS n FROM ${stagedRejects}`);
-    metrics['rejects.inserted'] = Number(rejects.n);
-    rowsAffected += Number(rejects.n);
+    metrics['rejects.inserted'] = rejects;
+    rowsAffected += rejects;
 
     const m = manifest.metrics;
     const counts = ENTITIES.flatMap((e) =>
@@ -138,8 +133,6 @@ export async function loadBatch(
   } catch (err) {
     await db.run('ROLLBACK');
     throw err;
-  } finally {
-    await db.run('DROP TABLE IF EXISTS affected_dates');
   }
   metrics.statements = statements;
   metrics.durationMs = Date.now() - started;

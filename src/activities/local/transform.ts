@@ -17,8 +17,8 @@ import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
 import { martSelects } from './sales';
-import { bronzeFiles, bronzeRelation } from './bronze';
-import { dropVerdicts, openVerdicts, ORD_SCALE } from './verdicts';
+import { batchBronze } from './bronze';
+import { openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
 import { ident, lit } from './warehouse';
 
@@ -63,8 +63,9 @@ export async function transformBatch(
     hooks.progress?.(fraction);
   };
   const sources = {} as Record<Entity, SourceInfo[]>;
+  const cataloged = await catalogedSources(db, runDate);
   for (const entity of ENTITIES) {
-    const found = await catalogedSources(db, entity, runDate);
+    const found = cataloged[entity];
     if (!found) throw missingResource(`no catalog of ${entity} for ${runDate}: run the catalog stage for this date first`);
     sources[entity] = found;
   }
@@ -82,16 +83,14 @@ export async function transformBatch(
   };
 
   const metrics: Record<string, number> = {};
-  const bronze = {} as Record<Entity, { relation: string; files: string[] }>;
   const verdicts = (entity: Entity) => `${entity}_verdicts`;
   try {
+    const bronze = await batchBronze(db, lake, runDate);
     for (const entity of ENTITIES) {
-      const files = bronzeFiles(lake, entity, runDate);
-      if (files.length === 0)
+      if (bronze[entity].files.length === 0)
         throw missingResource(
           `no bronze Parquet of ${entity} for ${runDate} in ${lake.tableDir('bronze', entity, runDate)}: run the catalog stage again`,
         );
-      bronze[entity] = { relation: await bronzeRelation(db, files), files };
     }
     step(0.1);
     const opened = await openVerdicts(db, lake, runDate, bronze, {
@@ -99,6 +98,7 @@ export async function transformBatch(
       step: (done) => step(0.1 + (0.55 * done) / ENTITIES.length),
     });
     metrics.verdictsReused = opened.reused ? 1 : 0;
+    metrics.verdictsComputed = opened.computed;
 
     const batch = `${lit(runDate)}::DATE`;
     for (const entity of ENTITIES) {
@@ -143,8 +143,6 @@ export async function transformBatch(
     // A failed run leaves nothing staged to fill the disk.
     fs.rmSync(staging, { recursive: true, force: true });
     throw err;
-  } finally {
-    await dropVerdicts(db);
   }
 
   // Silver and rejects first, gold last: a later batch's reference check reads gold dimensions.

@@ -3,15 +3,13 @@
  * verdicts (src/rules, run by verdicts.ts, which keeps them for the transform), judged against the
  * thresholds and recorded in `analytics.quality_reports`.
  */
-import type { Entity } from '../../shared/contract';
-import { ENTITIES } from '../../shared/contract';
 import type { QualityResult, QualityThresholds } from '../../shared/quality';
 import { judge } from '../../shared/quality';
 import type { ResultPage } from '../types';
 import type { Lake } from './lake';
 import type { Sql } from './warehouse';
-import { bronzeFiles, bronzeRelation } from './bronze';
-import { dropVerdicts, measureGate, openVerdicts } from './verdicts';
+import { batchBronze } from './bronze';
+import { measureGate, openVerdicts } from './verdicts';
 
 export const QUALITY_COLUMNS: ResultPage['columns'] = [
   { name: 'entity', type: 'varchar' },
@@ -30,18 +28,9 @@ export async function runQualityChecks(
   queryId: string,
   onEntity?: (done: number) => void,
 ): Promise<QualityResult[]> {
-  const bronze = {} as Record<Entity, { relation: string; files: string[] }>;
-  for (const entity of ENTITIES) {
-    const files = bronzeFiles(lake, entity, runDate);
-    bronze[entity] = { relation: await bronzeRelation(db, files), files };
-  }
-  let results: QualityResult[];
-  try {
-    await openVerdicts(db, lake, runDate, bronze, { jobId: queryId, step: onEntity });
-    results = (await measureGate(db)).map((m) => judge(m, thresholds));
-  } finally {
-    await dropVerdicts(db);
-  }
+  const bronze = await batchBronze(db, lake, runDate);
+  await openVerdicts(db, lake, runDate, bronze, { jobId: queryId, step: onEntity });
+  const results = (await measureGate(db)).map((m) => judge(m, thresholds));
   await db.run('BEGIN TRANSACTION');
   try {
     await db.run('DELETE FROM analytics.quality_reports WHERE run_date = $1::DATE', [runDate]);

@@ -22,7 +22,8 @@ export interface Warehouse {
 }
 
 export interface Sql {
-  run(sql: string, params?: DuckDBValue[]): Promise<void>;
+  /** Runs a statement; resolves to the rows it inserted, updated or deleted (0 for others). */
+  run(sql: string, params?: DuckDBValue[]): Promise<number>;
   all(sql: string, params?: DuckDBValue[]): Promise<Row[]>;
   one(sql: string, params?: DuckDBValue[]): Promise<Row>;
   /** Bulk insert into a table of this connection (temporary tables included). */
@@ -57,7 +58,7 @@ function sqlOn(conn: DuckDBConnection): Sql {
   };
   return {
     async run(sql, params) {
-      await conn.run(sql, params);
+      return (await conn.run(sql, params)).rowsChanged;
     },
     all,
     appender: (table) => conn.createAppender(table),
@@ -162,26 +163,40 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
   } catch (err) {
     throw openFailure(config.warehousePath, err);
   }
-  const writer = await instance.connect();
-  const writeSql = sqlOn(writer);
   let tail: Promise<unknown> = Promise.resolve();
+  let current: DuckDBConnection | undefined;
   let closed = false;
+
+  /**
+   * Each write turn on a connection of its own: what a stage defines for itself (temp views and
+   * tables) ends with its connection, so no turn spends statements cleaning up after itself or sees
+   * what an earlier, failed one left.
+   */
+  async function turn<T>(work: (db: Sql) => Promise<T>): Promise<T> {
+    const conn = await instance.connect();
+    current = conn;
+    try {
+      return await work(sqlOn(conn));
+    } finally {
+      current = undefined;
+      conn.closeSync();
+    }
+  }
 
   return {
     exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new Error('the local warehouse is closed'));
-      const next = tail.then(() => work(writeSql));
+      const next = tail.then(() => turn(work));
       tail = next.catch(() => undefined);
       return next;
     },
     interrupt() {
-      writer.interrupt();
+      current?.interrupt();
     },
     async close() {
       if (closed) return;
       closed = true;
       await tail;
-      writer.closeSync();
       instance.closeSync();
     },
   };
