@@ -22,7 +22,7 @@ async function publish(e: LocalEngine, date: string, ids: number[]): Promise<voi
 
 async function known(e: LocalEngine, runDate: string): Promise<number[]> {
   return e.exclusive({}, async (db) => {
-    await syncDimensionKeys(db, e.lake, 'customers');
+    await syncDimensionKeys(db, e.lake, ['customers']);
     return (await db.all(`SELECT k FROM (${knownKeysSql('customers', runDate)}) ORDER BY k`)).map((r) => Number(r.k));
   });
 }

@@ -15,12 +15,12 @@ const D0 = '2025-10-26';
 const roots: string[] = [];
 const backends: LocalTestBackend[] = [];
 
-function lake(): { a: LocalTestBackend; lakeDir: string } {
+function lake(options: Parameters<typeof open>[1] = {}): { a: LocalTestBackend; lakeDir: string } {
   const root = tempDir('verdicts-once');
   roots.push(root);
   const config = localConfig(root);
   copyRaw(GOLDEN, config.lakeDir);
-  const a = open(config);
+  const a = open(config, options);
   backends.push(a);
   return { a, lakeDir: config.lakeDir };
 }
@@ -95,6 +95,34 @@ describe('per-row verdicts', () => {
       const got = await rows(once);
       expect(got.length, `${layer}/${table}`).toBeGreaterThan(0);
       expect(got, `${layer}/${table}`).toEqual(await rows(alone));
+    }
+  });
+
+  it('are the same for a batch judged as a small one and as a large one (the two renderings of the rules)', async () => {
+    const small = lake();
+    const large = lake({ largeBatchRows: 0 });
+    const days = [await runDay(small.a, GOLDEN_DATE), await runDay(large.a, GOLDEN_DATE)];
+    const counts = (m: Record<string, number> = {}) => Object.fromEntries(Object.entries(m).filter(([k]) => k.includes('.')));
+    expect(counts(days[1].etl.metrics)).toEqual(counts(days[0].etl.metrics));
+    const report = (x: { a: LocalTestBackend }) =>
+      x.a.engine.query('SELECT entity, "check", value, passed FROM analytics.quality_reports ORDER BY entity, "check"');
+    expect((await report(small)).length).toBeGreaterThan(0);
+    expect(await report(large)).toEqual(await report(small));
+    for (const [layer, table] of [
+      ['silver', 'orders'],
+      ['silver', 'customers'],
+      ['silver', 'products'],
+      ['rejects', 'orders'],
+      ['rejects', 'customers'],
+      ['gold', 'fact_orders'],
+    ]) {
+      const rows = (x: { a: LocalTestBackend; lakeDir: string }) =>
+        x.a.engine.query(
+          `SELECT * FROM read_parquet('${path.join(x.lakeDir, 'processed', layer, table, `batch_date=${GOLDEN_DATE}`)}/*.parquet') ORDER BY ALL`,
+        );
+      const got = await rows(small);
+      expect(got.length, `${layer}/${table}`).toBeGreaterThan(0);
+      expect(await rows(large), `${layer}/${table}`).toEqual(got);
     }
   });
 

@@ -32,6 +32,8 @@ export interface StageHooks {
   onActive?: () => void;
   /** What the turn does, for readers waiting on the file ("catalog of 2025-10-27"). */
   work?: string;
+  /** The run date the turn works on: waiting turns of earlier dates go first (see Warehouse.exclusive). */
+  runDate?: string;
 }
 
 export function checkRunDate(runDate: string): void {
@@ -49,6 +51,8 @@ export interface LocalEngineOptions {
   lockWaitMs?: number;
   /** Wraps the connection each write turn runs on (see WarehouseWrapper). */
   wrapWarehouse?: WarehouseWrapper;
+  /** From how many bronze rows a batch is judged as a large one (default LARGE_FROM_ROWS; see verdicts.ts). */
+  largeBatchRows?: number;
 }
 
 /**
@@ -68,6 +72,7 @@ export class LocalEngine {
   private readonly idleCloseMs: number;
   private readonly lockWaitMs: number;
   private readonly wrapWarehouse?: WarehouseWrapper;
+  private readonly largeBatchRows?: number;
 
   constructor(
     readonly config: LocalConfig,
@@ -77,6 +82,7 @@ export class LocalEngine {
     this.idleCloseMs = options.idleCloseMs ?? 1_000;
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
     this.wrapWarehouse = options.wrapWarehouse;
+    this.largeBatchRows = options.largeBatchRows;
   }
 
   /** Opens the file (waiting a bounded time while a reader holds it) and, once per engine, prepares it. */
@@ -176,7 +182,7 @@ export class LocalEngine {
         hooks.onActive?.();
         hooks.checkCancelled?.();
         return work(this.wrapWarehouse ? this.wrapWarehouse(db, hooks.work) : db);
-      });
+      }, hooks.runDate);
     } finally {
       this.release();
     }
@@ -231,13 +237,21 @@ export class LocalEngine {
     checkRunDate(runDate);
     return this.exclusive(hooks, async (db) => {
       await this.requireCatalog(db, runDate);
-      return runQualityChecks(db, this.lake, runDate, thresholds, queryId, (n) => hooks.progress?.(n / ENTITIES.length));
+      return runQualityChecks(
+        db,
+        this.lake,
+        runDate,
+        thresholds,
+        queryId,
+        (n) => hooks.progress?.(n / ENTITIES.length),
+        this.largeBatchRows,
+      );
     });
   }
 
   async transform(runDate: string, etlRunId: string, hooks: TransformHooks & StageHooks = {}): Promise<TransformOutput> {
     checkRunDate(runDate);
-    return this.exclusive(hooks, (db) => transformBatch(db, this.lake, runDate, etlRunId, hooks));
+    return this.exclusive(hooks, (db) => transformBatch(db, this.lake, runDate, etlRunId, hooks, this.largeBatchRows));
   }
 
   async load(

@@ -91,6 +91,8 @@ export interface LocalActivitiesOptions {
    * timing, or fault injection. The wrapper must pass every call through to `db`.
    */
   wrapWarehouse?: WarehouseWrapper;
+  /** From how many bronze rows a batch is judged as a large one (see LocalEngineOptions). */
+  largeBatchRows?: number;
 }
 
 const PAGE_SIZE = 1000;
@@ -117,8 +119,14 @@ function page(result: ResultPage, nextToken: string | undefined): ResultPage {
   return next ? { columns: result.columns, rows, nextToken: next } : { columns: result.columns, rows };
 }
 
-function hooksOf(ctx: JobContext, work: string) {
-  return { progress: (f: number) => ctx.progress(f), checkCancelled: () => ctx.checkCancelled(), onActive: () => ctx.markActive(), work };
+function hooksOf(ctx: JobContext, work: string, runDate: string) {
+  return {
+    progress: (f: number) => ctx.progress(f),
+    checkCancelled: () => ctx.checkCancelled(),
+    onActive: () => ctx.markActive(),
+    work,
+    runDate,
+  };
 }
 
 interface CatalogResult {
@@ -138,7 +146,11 @@ export function createLocalActivities(config: LocalConfig, options: LocalActivit
 }
 
 export function createLocalBackend(config: LocalConfig, options: LocalActivitiesOptions): LocalBackend {
-  const engine = new LocalEngine(config, { lockWaitMs: options.lockWaitMs, wrapWarehouse: options.wrapWarehouse });
+  const engine = new LocalEngine(config, {
+    lockWaitMs: options.lockWaitMs,
+    wrapWarehouse: options.wrapWarehouse,
+    largeBatchRows: options.largeBatchRows,
+  });
   const jobs = new JobStore({
     dir: `${config.warehousePath}.jobs`,
     staleAfterMs: options.staleAfterMs ?? 60_000,
@@ -181,7 +193,12 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
       // Headers are checked now, so a bad file fails this activity at once, naming file and columns.
       const plans = await engine.planCatalog(run.runDate);
       const { existed, record } = jobs.start<CatalogResult>({ id, kind: 'crawl', run, label: `catalog ${id}` }, async (ctx) => {
-        const tables = await engine.catalog(run.runDate, id, plans, hooksOf(ctx, `catalog of ${run.runDate} (${run.workflowId})`));
+        const tables = await engine.catalog(
+          run.runDate,
+          id,
+          plans,
+          hooksOf(ctx, `catalog of ${run.runDate} (${run.workflowId})`, run.runDate),
+        );
         const metrics: Record<string, number> = {};
         for (const t of tables) {
           metrics[`${t.entity}.rows`] = t.rowCount ?? 0;
@@ -210,7 +227,12 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
       const id = JobStore.idFor('query', run, 'quality');
       await engine.ready();
       jobs.start<ResultPage>({ id, kind: 'query', run, label: `quality query ${id}` }, async (ctx) => {
-        const results = await engine.quality(run.runDate, thresholds, id, hooksOf(ctx, `validate of ${run.runDate} (${run.workflowId})`));
+        const results = await engine.quality(
+          run.runDate,
+          thresholds,
+          id,
+          hooksOf(ctx, `validate of ${run.runDate} (${run.workflowId})`, run.runDate),
+        );
         const failed = results.filter((r) => !r.passed).length;
         return { result: qualityPage(results), metrics: { checks: results.length, failedChecks: failed } };
       });
@@ -238,7 +260,7 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
       await engine.ready();
       jobs.start({ id, kind: 'etl', run, label: `local ETL run ${id}` }, async (ctx) => {
         const started = Date.now();
-        const out = await engine.transform(run.runDate, id, hooksOf(ctx, `transform of ${run.runDate} (${run.workflowId})`));
+        const out = await engine.transform(run.runDate, id, hooksOf(ctx, `transform of ${run.runDate} (${run.workflowId})`, run.runDate));
         return { metrics: { ...out.metrics, durationMs: Date.now() - started }, result: { folders: out.folders } };
       });
       heartbeatIfInActivity(id);
@@ -263,12 +285,12 @@ export function createLocalBackend(config: LocalConfig, options: LocalActivities
       await engine.ready();
       jobs.start<StatementResult>({ id, kind: 'statement', operation, run, label: `warehouse ${operation} ${id}` }, async (ctx) => {
         if (operation === 'verify') {
-          const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`));
+          const result = await engine.verify(run.runDate, hooksOf(ctx, `verify of ${run.runDate} (${run.workflowId})`, run.runDate));
           return { result: { operation, page: result } };
         }
         const loaded = await engine.load(
           { runDate: run.runDate, etlRunId, statementId: id, workflowId: run.workflowId },
-          hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`),
+          hooksOf(ctx, `load of ${run.runDate} (${run.workflowId})`, run.runDate),
         );
         return { metrics: loaded.metrics, result: { operation, rowsAffected: loaded.rowsAffected } };
       });

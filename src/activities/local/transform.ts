@@ -56,6 +56,7 @@ export async function transformBatch(
   runDate: string,
   etlRunId: string,
   hooks: TransformHooks = {},
+  largeFromRows?: number,
 ): Promise<TransformOutput> {
   const startedAt = new Date().toISOString();
   const step = (fraction: number) => {
@@ -95,6 +96,7 @@ export async function transformBatch(
     step(0.1);
     const opened = await openVerdicts(db, lake, runDate, bronze, {
       jobId: etlRunId,
+      largeFromRows,
       step: (done) => step(0.1 + (0.55 * done) / ENTITIES.length),
     });
     metrics.verdictsReused = opened.reused ? 1 : 0;

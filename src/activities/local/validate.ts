@@ -27,9 +27,10 @@ export async function runQualityChecks(
   thresholds: QualityThresholds,
   queryId: string,
   onEntity?: (done: number) => void,
+  largeFromRows?: number,
 ): Promise<QualityResult[]> {
   const bronze = await batchBronze(db, lake, runDate);
-  await openVerdicts(db, lake, runDate, bronze, { jobId: queryId, step: onEntity });
+  await openVerdicts(db, lake, runDate, bronze, { jobId: queryId, step: onEntity, largeFromRows });
   const results = (await measureGate(db)).map((m) => judge(m, thresholds));
   await db.run('BEGIN TRANSACTION');
   try {

@@ -15,6 +15,7 @@ import { columnNames, gateStatement, verdictStatements } from '../../rules/verdi
 import type { BronzeBatch } from './bronze';
 import type { Lake } from './lake';
 import { filesSignature } from './lake';
+import type { IndexedBatch } from './references';
 import { knownKeysSql, syncDimensionKeys } from './references';
 import type { Sql } from './warehouse';
 import { ident, lit } from './warehouse';
@@ -32,14 +33,18 @@ export const ORD_SCALE = 10_000_000_000;
  */
 const GROUPED = verdictStatements(duckdb);
 const PLAIN = verdictStatements({ ...duckdb, rowHash: undefined });
-/** From this many bronze rows in a batch (its three entities together) the grouped form is the quicker (bench/local.ts). */
-const GROUPED_FROM_ROWS = 100_000;
+/**
+ * From this many bronze rows (its three entities together) a batch is large: the grouped form is the
+ * quicker there (bench/local.ts), and its verdicts are streamed from Parquet, not held in memory.
+ */
+export const LARGE_FROM_ROWS = 100_000;
 const GATE = gateStatement(duckdb);
 /** Verdicts on record were computed by these statements; any change to the rules or their rendering makes them stale. */
 const RULES_DIGEST = createHash('sha256')
   .update(JSON.stringify([GROUPED, PLAIN]))
   .digest('hex');
 const INPUTS_FILE = '_inputs.json';
+const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 
 /**
  * The parts a batch's verdicts are kept in, each with what it depends on. A row's own checks depend on
@@ -61,12 +66,7 @@ const REFERRING = new Set(ENTITIES.filter((e) => COLUMNS[e].some((c) => c.refers
 
 const sha = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
-async function partsOf(db: Sql, runDate: string, bronzeFiles: Record<Entity, string[]>): Promise<Part[]> {
-  const known = await db.all(
-    `SELECT entity, strftime(batch_date, '%Y-%m-%d') AS d, signature FROM bronze.dimension_key_batches
-     WHERE batch_date < $1::DATE ORDER BY entity, batch_date`,
-    [runDate],
-  );
+function partsOf(known: IndexedBatch[], bronzeFiles: Record<Entity, string[]>): Part[] {
   const own = Object.fromEntries(ENTITIES.map((e) => [e, sha([RULES_DIGEST, e, filesSignature(bronzeFiles[e])])])) as Record<
     Entity,
     string
@@ -89,7 +89,7 @@ async function partsOf(db: Sql, runDate: string, bronzeFiles: Record<Entity, str
       digest: own[entity],
     });
     const refs = [...new Set(COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : [])))];
-    const keys = known.filter((r) => refs.includes(r.entity as Entity)).map((r) => [r.entity, r.d, r.signature]);
+    const keys = known.filter((r) => refs.includes(r.entity)).map((r) => [r.entity, r.date, r.signature]);
     parts.push({
       relation: `${entity}_verdicts`,
       file: `${entity}.parquet`,
@@ -109,8 +109,12 @@ function recordedDigests(dir: string): Record<string, string> {
   }
 }
 
-async function viewsOver(db: Sql, dir: string): Promise<void> {
-  for (const entity of ENTITIES) await db.run(overFile(`${entity}_verdicts`, path.join(dir, `${entity}.parquet`)));
+/**
+ * A kept part as the relation the stage reads. The gate and the transform read each verdict relation
+ * many times: a small batch's is held in memory; a large one's stays a view, which DuckDB streams.
+ */
+async function readPart(db: Sql, relation: string, file: string, small: boolean): Promise<void> {
+  await db.run(small ? `CREATE TEMP TABLE ${relation} AS SELECT * FROM read_parquet(${lit(file)})` : overFile(relation, file));
 }
 
 /** The entity whose rows a statement's relation holds (`orders_checked` -> orders), if it is one of a batch's. */
@@ -150,29 +154,33 @@ export async function openVerdicts(
   lake: Lake,
   runDate: string,
   bronze: Record<Entity, BronzeBatch>,
-  options: { jobId: string; step?: (done: number) => void },
+  options: { jobId: string; step?: (done: number) => void; largeFromRows?: number },
 ): Promise<OpenedVerdicts> {
   for (const entity of ENTITIES) {
     await db.run(
       `CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity].relation}`,
     );
   }
+  const small = ENTITIES.reduce((n, e) => n + bronze[e].rows, 0) < (options.largeFromRows ?? LARGE_FROM_ROWS);
+  const statements = small ? PLAIN : GROUPED;
+  const index = await syncDimensionKeys(db, lake);
   for (const entity of ['customers', 'products'] as const) {
-    await syncDimensionKeys(db, lake, entity);
     await db.run(`CREATE OR REPLACE TEMP VIEW known_${entity} AS ${knownKeysSql(entity, runDate)}`);
   }
-  const parts = await partsOf(db, runDate, Object.fromEntries(ENTITIES.map((e) => [e, bronze[e].files])) as Record<Entity, string[]>);
+  const parts = partsOf(
+    index.filter((b) => b.date < runDate),
+    Object.fromEntries(ENTITIES.map((e) => [e, bronze[e].files])) as Record<Entity, string[]>,
+  );
   const dir = lake.verdictsDir(runDate);
   const recorded = recordedDigests(dir);
   const reusable = new Set(
     parts.filter((p) => recorded[p.relation] === p.digest && fs.existsSync(path.join(dir, p.file))).map((p) => p.relation),
   );
   if (reusable.size === parts.length) {
-    await viewsOver(db, dir);
+    for (const entity of ENTITIES) await readPart(db, `${entity}_verdicts`, path.join(dir, `${entity}.parquet`), small);
     options.step?.(ENTITIES.length);
     return { reused: true, computed: 0 };
   }
-  const statements = ENTITIES.reduce((n, e) => n + bronze[e].rows, 0) >= GROUPED_FROM_ROWS ? GROUPED : PLAIN;
   const staging = lake.stagingDir(`verdicts-${options.jobId}`);
   fs.mkdirSync(staging, { recursive: true });
   try {
@@ -182,7 +190,7 @@ export async function openVerdicts(
       const kept = path.join(staging, part.file);
       if (reusable.has(part.relation)) {
         fs.linkSync(path.join(dir, part.file), kept);
-        await db.run(overFile(part.relation, kept));
+        await readPart(db, part.relation, kept, small);
       } else {
         // The entity's statements before the part; an entity's references read only its kept own verdicts.
         const own = statements.filter((st) => entityOf(st.name) === entity);
@@ -192,9 +200,15 @@ export async function openVerdicts(
           // Small relations read more than once (repeated rows and keys) are computed once.
           await db.run(`CREATE OR REPLACE TEMP ${st.materialise ? 'TABLE' : 'VIEW'} ${st.name} AS ${st.select}`);
         }
-        // Written once and read back: the orders' references and the gate read the dimensions' verdicts.
-        await db.run(`COPY (SELECT ${part.columns} FROM (${own[at]!.select})) TO ${lit(kept)} (FORMAT parquet, COMPRESSION snappy)`);
-        await db.run(overFile(part.relation, kept));
+        // Computed once: a small part into memory and written from there, a large one written and read back.
+        const select = `SELECT ${part.columns} FROM (${own[at]!.select})`;
+        if (small) {
+          await db.run(`CREATE TEMP TABLE ${part.relation} AS ${select}`);
+          await db.run(`COPY ${part.relation} TO ${lit(kept)} ${PARQUET}`);
+        } else {
+          await db.run(`COPY (${select}) TO ${lit(kept)} ${PARQUET}`);
+          await db.run(overFile(part.relation, kept));
+        }
       }
       if (part.relation.endsWith('_verdicts')) options.step?.(++done);
     }
@@ -205,7 +219,8 @@ export async function openVerdicts(
     fs.rmSync(staging, { recursive: true, force: true });
     throw err;
   }
-  await viewsOver(db, dir);
+  // Views over the staged files follow them to where they now are; tables hold their rows.
+  if (!small) for (const entity of ENTITIES) await db.run(overFile(`${entity}_verdicts`, path.join(dir, `${entity}.parquet`)));
   return { reused: false, computed: parts.length - reusable.size };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one DuckDB instance of a worker process. A DuckDB file admits one writing process, and writes
- * inside it must not interleave (each job uses transactions on a shared connection), so every job
- * that writes runs through `exclusive`, one at a time, in start order.
+ * inside it must not interleave (each job uses transactions), so every job that writes runs through
+ * `exclusive`, one at a time: the earliest run date waiting first, then in start order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +14,13 @@ import { badConfig } from '../errors';
 export type Row = Record<string, unknown>;
 
 export interface Warehouse {
-  /** Runs `work` after every earlier exclusive work has finished, on the writing connection. */
-  exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` alone, once the work before it has finished. Of the work waiting, that of the earliest
+   * `runDate` goes first (work of no date before any), then the longest waiting: a backfill's days
+   * finish in date order, each day's later stages ahead of later days' earlier ones, so a day's
+   * references see the earlier days loaded and its results arrive while the rest still run.
+   */
+  exclusive<T>(work: (db: Sql) => Promise<T>, runDate?: string): Promise<T>;
   /** Stops the statement running on the writing connection, if any. */
   interrupt(): void;
   close(): Promise<void>;
@@ -163,9 +168,27 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
   } catch (err) {
     throw openFailure(config.warehousePath, err);
   }
-  let tail: Promise<unknown> = Promise.resolve();
+  const waiting: { runDate: string; seq: number; start: () => void }[] = [];
+  let seq = 0;
+  let busy = false;
+  let idle: (() => void) | undefined;
   let current: DuckDBConnection | undefined;
   let closed = false;
+
+  function next(): void {
+    if (busy) return;
+    if (waiting.length === 0) {
+      idle?.();
+      return;
+    }
+    let best = 0;
+    for (let i = 1; i < waiting.length; i++) {
+      const [a, b] = [waiting[i]!, waiting[best]!];
+      if (a.runDate < b.runDate || (a.runDate === b.runDate && a.seq < b.seq)) best = i;
+    }
+    busy = true;
+    waiting.splice(best, 1)[0]!.start();
+  }
 
   /**
    * Each write turn on a connection of its own: what a stage defines for itself (temp views and
@@ -184,11 +207,22 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
   }
 
   return {
-    exclusive<T>(work: (db: Sql) => Promise<T>): Promise<T> {
+    exclusive<T>(work: (db: Sql) => Promise<T>, runDate = ''): Promise<T> {
       if (closed) return Promise.reject(new Error('the local warehouse is closed'));
-      const next = tail.then(() => turn(work));
-      tail = next.catch(() => undefined);
-      return next;
+      return new Promise<T>((resolve, reject) => {
+        waiting.push({
+          runDate,
+          seq: seq++,
+          start: () =>
+            void turn(work)
+              .then(resolve, reject)
+              .finally(() => {
+                busy = false;
+                next();
+              }),
+        });
+        next();
+      });
     },
     interrupt() {
       current?.interrupt();
@@ -196,7 +230,7 @@ export async function openWarehouse(config: LocalConfig): Promise<Warehouse> {
     async close() {
       if (closed) return;
       closed = true;
-      await tail;
+      if (busy || waiting.length > 0) await new Promise<void>((resolve) => (idle = resolve));
       instance.closeSync();
     },
   };
