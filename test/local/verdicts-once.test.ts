@@ -66,6 +66,13 @@ function writeEarlierDay(lakeDir: string, customers: string): void {
   );
 }
 
+/** The golden day's rows of a table the transform wrote, in a fixed order. */
+function written(x: { a: LocalTestBackend; lakeDir: string }, layer: string, table: string) {
+  return x.a.engine.query(
+    `SELECT * FROM read_parquet('${path.join(x.lakeDir, 'processed', layer, table, `batch_date=${GOLDEN_DATE}`)}/*.parquet') ORDER BY ALL`,
+  );
+}
+
 describe('per-row verdicts', () => {
   it('are computed by validate and read by the transform, which then writes what it computes alone', async () => {
     const once = lake();
@@ -88,10 +95,7 @@ describe('per-row verdicts', () => {
       ['rejects', 'orders'],
       ['gold', 'fact_orders'],
     ]) {
-      const rows = (x: { a: LocalTestBackend; lakeDir: string }) =>
-        x.a.engine.query(
-          `SELECT * FROM read_parquet('${path.join(x.lakeDir, 'processed', layer, table, `batch_date=${GOLDEN_DATE}`)}/*.parquet') ORDER BY ALL`,
-        );
+      const rows = (x: { a: LocalTestBackend; lakeDir: string }) => written(x, layer, table);
       const got = await rows(once);
       expect(got.length, `${layer}/${table}`).toBeGreaterThan(0);
       expect(got, `${layer}/${table}`).toEqual(await rows(alone));
@@ -116,10 +120,7 @@ describe('per-row verdicts', () => {
       ['rejects', 'customers'],
       ['gold', 'fact_orders'],
     ]) {
-      const rows = (x: { a: LocalTestBackend; lakeDir: string }) =>
-        x.a.engine.query(
-          `SELECT * FROM read_parquet('${path.join(x.lakeDir, 'processed', layer, table, `batch_date=${GOLDEN_DATE}`)}/*.parquet') ORDER BY ALL`,
-        );
+      const rows = (x: { a: LocalTestBackend; lakeDir: string }) => written(x, layer, table);
       const got = await rows(small);
       expect(got.length, `${layer}/${table}`).toBeGreaterThan(0);
       expect(await rows(large), `${layer}/${table}`).toEqual(got);
