@@ -23,15 +23,14 @@ export interface Dialect {
   /** A decimal text rounded half away from zero to DECIMAL(p, s), NULL when it does not fit. */
   money(x: string, precision: number, scale: number): string;
   /**
-   * A 64-bit hash of some columns (NULL-safe; equal values hash alike, different ones may collide),
-   * to find exact copies without sorting every row by every column. Given, the rules take the grouped
-   * form (src/rules/verdicts.ts): repeated rows and keys found by grouping, the batch streamed once,
-   * which suits an engine that plans each statement on its own (DuckDB). Trino and Spark have none
-   * here: both inline every reference to a relation into one plan (Athena's one query would pass its
-   * limit of stages; Spark's plans, read four times over, filled the job's driver heap), and their
-   * windows are distributed sorts that need no help.
+   * Given, the rules take the grouped form (src/rules/verdicts.ts): the few rows whose key is missing or
+   * repeated are found by a grouping over the key and only they are sorted by window partitions, the
+   * batch itself streamed once, which suits an engine that plans each statement on its own (DuckDB).
+   * Trino and Spark have none here: both inline every reference to a relation into one plan (Athena's
+   * one query would pass its limit of stages; Spark's plans, read four times over, filled the job's
+   * driver heap), and their windows are distributed sorts that need no help.
    */
-  rowHash?(cols: readonly string[]): string;
+  groupsFirst?: true;
   /** A double-precision division that the engine does not turn into an integer or a decimal one. */
   ratio(num: string, den: string): string;
 }
@@ -53,7 +52,7 @@ export const duckdb: Dialect = {
   // The cast to (18, s) rounds half away from zero; the second one refuses what does not fit.
   money: (x, p, s) => `TRY_CAST(TRY_CAST(${x} AS DECIMAL(18,${s})) AS DECIMAL(${p},${s}))`,
   ratio: (num, den) => `(CAST(${num} AS DOUBLE) / ${den})`,
-  rowHash: (cols) => `hash(${cols.join(', ')})`,
+  groupsFirst: true,
 };
 
 /** Spark SQL string literals take backslash escapes, so a regex's backslashes are doubled. */

@@ -156,52 +156,44 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   const copies = `max(ord) OVER (PARTITION BY ${rawCols}) AS last_copy, count(*) OVER (PARTITION BY ${rawCols}) AS copies`;
   const checkedOver = (rows: string) => `SELECT *, ${e.rowReason(entity)} AS row_reason, (${e.complete(entity)}) AS complete
         FROM (SELECT *, ${e.typedColumns(entity)} FROM ${rows}) typed`;
-  if (!d.rowHash) {
-    // Engines that inline every reference to a relation (Trino, Spark) get the plainest plan: one window each.
-    return [
-      { name: `${prefix}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${input}) copied WHERE ord = last_copy` },
-      { name: `${prefix}_checked`, select: checkedOver(`${prefix}_kept`) },
-      {
-        name: `${prefix}_keyed`,
-        select: `SELECT *, CASE WHEN row_reason IS NOT NULL THEN row_reason
-          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END AS keyed_reason
-        FROM ${prefix}_checked`,
-      },
-    ];
-  }
-  // Exact copies and repeated keys are rare, and a window over a whole batch sorts every row by what it
-  // partitions by. So the few rows that share a hash of their raw values, or a key, are found by a
-  // grouping first; only they go through a window or have their key contest judged, and the batch
-  // itself streams through once (every relation read twice is small and marked to materialise).
-  const hash = d.rowHash(rawColList(model, entity, d));
-  const keyValue = e.typedValue(model.columns[entity].find((c) => c.name === keyOf(model, entity))!);
-  return [
-    { name: `${prefix}_copied`, select: `SELECT ${hash} AS h FROM ${input} GROUP BY ${hash} HAVING count(*) > 1`, materialise: true },
+  const plain = (rows: string, name: string): Statement[] => [
+    { name: `${name}_kept`, select: `SELECT * FROM (SELECT *, ${copies} FROM ${rows}) copied WHERE ord = last_copy` },
+    { name: `${name}_checked`, select: checkedOver(`${name}_kept`) },
     {
-      name: `${prefix}_kept`,
-      select: `SELECT * FROM (SELECT *, ${copies} FROM ${input} WHERE ${hash} IN (SELECT h FROM ${prefix}_copied)) copied WHERE ord = last_copy
-        UNION ALL
-        SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${input} WHERE ${hash} NOT IN (SELECT h FROM ${prefix}_copied)`,
+      name: `${name}_keyed`,
+      select: `SELECT *, CASE WHEN row_reason IS NOT NULL THEN row_reason
+          WHEN ord <> max(CASE WHEN row_reason IS NULL THEN ord END) OVER (PARTITION BY ${key}) THEN 'duplicate_key' END AS keyed_reason
+        FROM ${name}_checked`,
     },
+  ];
+  // Engines that inline every reference to a relation (Trino, Spark) get the plainest plan: one window each.
+  if (!d.groupsFirst) return plain(input, prefix);
+  // Exact copies share their key, and a key held twice is held twice in the raw rows. So the rows whose
+  // key is missing or repeated (few: found by one grouping over the key alone) are the only ones that
+  // can have a copy or lose a key contest; they take the window form, and every other row is its own
+  // last copy and its key's only holder, judged by checks 0-4 alone as the batch streams through once.
+  const keyValue = e.typedValue(model.columns[entity].find((c) => c.name === keyOf(model, entity))!);
+  const suspects = `${prefix}_suspects`;
+  const contested = plain(suspects, suspects);
+  return [
     {
       name: `${prefix}_repeated`,
-      select: `SELECT ${keyValue} AS k FROM ${prefix}_kept WHERE ${keyValue} IS NOT NULL GROUP BY ${keyValue} HAVING count(*) > 1`,
+      select: `SELECT ${keyValue} AS k FROM ${input} WHERE ${keyValue} IS NOT NULL GROUP BY ${keyValue} HAVING count(*) > 1`,
       materialise: true,
     },
     {
-      // Per repeated key, the last row that passed checks 0-4: the others that passed are duplicate_key.
-      name: `${prefix}_winners`,
-      select: `SELECT ${key} AS k, max(ord) AS w
-        FROM (${checkedOver(`(SELECT * FROM ${prefix}_kept WHERE ${keyValue} IN (SELECT k FROM ${prefix}_repeated)) contested`)}) judged
-        WHERE row_reason IS NULL GROUP BY ${key}`,
+      name: suspects,
+      select: `SELECT * FROM ${input} WHERE ${keyValue} IS NULL OR ${keyValue} IN (SELECT k FROM ${prefix}_repeated)`,
       materialise: true,
     },
-    { name: `${prefix}_checked`, select: checkedOver(`${prefix}_kept`) },
+    ...contested,
     {
       name: `${prefix}_keyed`,
-      select: `SELECT c.*, CASE WHEN c.row_reason IS NOT NULL THEN c.row_reason
-          WHEN w.k IS NOT NULL AND c.ord <> w.w THEN 'duplicate_key' END AS keyed_reason
-        FROM ${prefix}_checked c LEFT JOIN ${prefix}_winners w ON c.${key} = w.k`,
+      select: `SELECT *, row_reason AS keyed_reason FROM (${checkedOver(
+        `(SELECT *, ord AS last_copy, CAST(1 AS BIGINT) AS copies FROM ${input} WHERE ${keyValue} IS NOT NULL AND ${keyValue} NOT IN (SELECT k FROM ${prefix}_repeated)) alone`,
+      )}) judged
+        UNION ALL
+        SELECT * FROM ${suspects}_keyed`,
     },
   ];
 }

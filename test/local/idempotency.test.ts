@@ -114,6 +114,9 @@ describe('reruns and batch order', () => {
   });
 
   it('recomputes the totals of a date an order moved away from', async () => {
+    // D1 was alone on its dates (marts from its gold); D2 shares 2025-10-01 with D1 (marts grouped from the facts).
+    expect(days[D1].map((d) => d.load.metrics?.['marts.fromGold'])).toEqual([1, 0]);
+    expect(days[D2][0].load.metrics?.['marts.fromGold']).toBe(0);
     expect(
       await tableCsv(
         a,

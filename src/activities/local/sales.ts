@@ -17,9 +17,9 @@ export function martSelects(facts: string, batchDateLiteral: string): { table: s
 
 /**
  * The local warehouse's refresh of every mart, after the batch's facts and audit row are merged;
- * `affected_dates` is the load's temp table of the order dates the batch changes.
+ * `affected_dates` is the load's temp table of the order dates the batch changes; `batchMarts` as in
+ * src/rules/marts.ts.
  */
-export const WAREHOUSE_REFRESH: readonly string[] = warehouseRefreshStatements(duckdb, {
-  schema: 'analytics',
-  affectedDates: 'SELECT order_date FROM affected_dates',
-});
+export function warehouseRefresh(batchMarts?: Record<string, string>): string[] {
+  return warehouseRefreshStatements(duckdb, { schema: 'analytics', affectedDates: 'SELECT order_date FROM affected_dates', batchMarts });
+}

@@ -32,7 +32,7 @@ export const ORD_SCALE = 10_000_000_000;
  * and both against Trino and Spark).
  */
 const GROUPED = verdictStatements(duckdb);
-const PLAIN = verdictStatements({ ...duckdb, rowHash: undefined });
+const PLAIN = verdictStatements({ ...duckdb, groupsFirst: undefined });
 /**
  * From this many bronze rows (its three entities together) a batch is large: the grouped form is the
  * quicker there (bench/local.ts), and its verdicts are streamed from Parquet, not held in memory.
@@ -50,14 +50,13 @@ const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
  * The parts a batch's verdicts are kept in, each with what it depends on. A row's own checks depend on
  * its entity's bronze alone; an order's references also on the dimensions' verdicts and the keys of
  * earlier batches, which a backfill's earlier days may change between validate and transform. So an
- * entity with references keeps its rows' own verdicts (`<entity>_keyed`) apart, and only the
- * reference step is judged again when the keys changed.
+ * entity with references keeps its rows' own verdict (`<entity>_keyed`: `keyed_reason`) beside the
+ * whole one (`reason`) in its one file, and only the reference step is judged again when the keys
+ * changed.
  */
 interface Part {
-  /** The relation (and file name) it holds: `<entity>_verdicts` is kept as `<entity>.parquet`. */
+  /** The relation it holds (`<entity>_verdicts`, `<entity>_keyed`); an entity's parts share `<entity>.parquet`. */
   relation: string;
-  file: string;
-  columns: string;
   digest: string;
 }
 
@@ -74,28 +73,13 @@ function partsOf(known: IndexedBatch[], bronzeFiles: Record<Entity, string[]>): 
   const parts: Part[] = [];
   for (const entity of ENTITIES) {
     if (!REFERRING.has(entity)) {
-      parts.push({
-        relation: `${entity}_verdicts`,
-        file: `${entity}.parquet`,
-        columns: keptColumns(entity, 'reason'),
-        digest: own[entity],
-      });
+      parts.push({ relation: `${entity}_verdicts`, digest: own[entity] });
       continue;
     }
-    parts.push({
-      relation: `${entity}_keyed`,
-      file: `${entity}_keyed.parquet`,
-      columns: keptColumns(entity, 'keyed_reason'),
-      digest: own[entity],
-    });
+    parts.push({ relation: `${entity}_keyed`, digest: own[entity] });
     const refs = [...new Set(COLUMNS[entity].flatMap((c) => (c.refersTo ? [c.refersTo] : [])))];
     const keys = known.filter((r) => refs.includes(r.entity)).map((r) => [r.entity, r.date, r.signature]);
-    parts.push({
-      relation: `${entity}_verdicts`,
-      file: `${entity}.parquet`,
-      columns: keptColumns(entity, 'reason'),
-      digest: sha([own[entity], refs.map((r) => own[r]), keys]),
-    });
+    parts.push({ relation: `${entity}_verdicts`, digest: sha([own[entity], refs.map((r) => own[r]), keys]) });
   }
   return parts;
 }
@@ -113,8 +97,9 @@ function recordedDigests(dir: string): Record<string, string> {
  * A kept part as the relation the stage reads. The gate and the transform read each verdict relation
  * many times: a small batch's is held in memory; a large one's stays a view, which DuckDB streams.
  */
-async function readPart(db: Sql, relation: string, file: string, small: boolean): Promise<void> {
-  await db.run(small ? `CREATE TEMP TABLE ${relation} AS SELECT * FROM read_parquet(${lit(file)})` : overFile(relation, file));
+async function readPart(db: Sql, entity: Entity, file: string, small: boolean): Promise<void> {
+  const select = `SELECT ${keptColumns(entity, 'reason')} FROM read_parquet(${lit(file)})`;
+  await db.run(`CREATE OR REPLACE TEMP ${small ? 'TABLE' : 'VIEW'} ${entity}_verdicts AS ${select}`);
 }
 
 /** The entity whose rows a statement's relation holds (`orders_checked` -> orders), if it is one of a batch's. */
@@ -122,15 +107,13 @@ function entityOf(name: string): Entity | undefined {
   return ENTITIES.find((e) => name.startsWith(`${e}_`));
 }
 
-const overFile = (relation: string, file: string) => `CREATE OR REPLACE TEMP VIEW ${relation} AS SELECT * FROM read_parquet(${lit(file)})`;
-
 /**
  * What the verdicts keep of a row: its lineage (`ord`), verdict and typed values. A rejected row's raw
  * values are read back from bronze by `ord` (the transform's rejects), so no row's raw text is
  * carried through the rules, which halves what they hold and write.
  */
-function keptColumns(entity: Entity, reason: 'reason' | 'keyed_reason'): string {
-  return ['ord', 'copies', 'complete', ...columnNames(entity).map((c) => ident(`t_${c}`)), reason].join(', ');
+function keptColumns(entity: Entity, ...reasons: ('reason' | 'keyed_reason')[]): string {
+  return ['ord', 'copies', 'complete', ...columnNames(entity).map((c) => ident(`t_${c}`)), ...reasons].join(', ');
 }
 
 export interface OpenedVerdicts {
@@ -174,10 +157,12 @@ export async function openVerdicts(
   const dir = lake.verdictsDir(runDate);
   const recorded = recordedDigests(dir);
   const reusable = new Set(
-    parts.filter((p) => recorded[p.relation] === p.digest && fs.existsSync(path.join(dir, p.file))).map((p) => p.relation),
+    parts
+      .filter((p) => recorded[p.relation] === p.digest && fs.existsSync(path.join(dir, `${entityOf(p.relation)}.parquet`)))
+      .map((p) => p.relation),
   );
   if (reusable.size === parts.length) {
-    for (const entity of ENTITIES) await readPart(db, `${entity}_verdicts`, path.join(dir, `${entity}.parquet`), small);
+    for (const entity of ENTITIES) await readPart(db, entity, path.join(dir, `${entity}.parquet`), small);
     options.step?.(ENTITIES.length);
     return { reused: true, computed: 0 };
   }
@@ -185,32 +170,44 @@ export async function openVerdicts(
   fs.mkdirSync(staging, { recursive: true });
   try {
     let done = 0;
-    for (const part of parts) {
-      const entity = entityOf(part.relation)!;
-      const kept = path.join(staging, part.file);
-      if (reusable.has(part.relation)) {
-        fs.linkSync(path.join(dir, part.file), kept);
-        await readPart(db, part.relation, kept, small);
+    for (const entity of ENTITIES) {
+      const file = `${entity}.parquet`;
+      const kept = path.join(staging, file);
+      const referring = REFERRING.has(entity);
+      if (reusable.has(`${entity}_verdicts`)) {
+        fs.linkSync(path.join(dir, file), kept);
+        await readPart(db, entity, kept, small);
+        options.step?.(++done);
+        continue;
+      }
+      const own = statements.filter((st) => entityOf(st.name) === entity);
+      const at = own.findIndex((st) => st.name === `${entity}_verdicts`);
+      const earlier = path.join(staging, `${entity}.own.parquet`);
+      if (referring && reusable.has(`${entity}_keyed`)) {
+        // The rows' own verdicts on record still hold: only their references are judged again.
+        fs.linkSync(path.join(dir, file), earlier);
+        await db.run(
+          `CREATE OR REPLACE TEMP VIEW ${entity}_keyed AS SELECT ${keptColumns(entity, 'keyed_reason')} FROM read_parquet(${lit(earlier)})`,
+        );
       } else {
-        // The entity's statements before the part; an entity's references read only its kept own verdicts.
-        const own = statements.filter((st) => entityOf(st.name) === entity);
-        const at = own.findIndex((st) => st.name === part.relation);
-        const before = part.relation.endsWith('_verdicts') && REFERRING.has(entity) ? [] : own.slice(0, at);
-        for (const st of before) {
-          // Small relations read more than once (repeated rows and keys) are computed once.
+        for (const st of own.slice(0, at)) {
+          // Small relations read more than once (repeated keys, the rows holding them) are computed once.
           await db.run(`CREATE OR REPLACE TEMP ${st.materialise ? 'TABLE' : 'VIEW'} ${st.name} AS ${st.select}`);
         }
-        // Computed once: a small part into memory and written from there, a large one written and read back.
-        const select = `SELECT ${part.columns} FROM (${own[at]!.select})`;
-        if (small) {
-          await db.run(`CREATE TEMP TABLE ${part.relation} AS ${select}`);
-          await db.run(`COPY ${part.relation} TO ${lit(kept)} ${PARQUET}`);
-        } else {
-          await db.run(`COPY (${select}) TO ${lit(kept)} ${PARQUET}`);
-          await db.run(overFile(part.relation, kept));
-        }
       }
-      if (part.relation.endsWith('_verdicts')) options.step?.(++done);
+      // Computed once, the own and the whole verdict together: a small batch's into memory and written
+      // from there, a large one's written and read back.
+      const select = `SELECT ${referring ? keptColumns(entity, 'keyed_reason', 'reason') : keptColumns(entity, 'reason')} FROM (${own[at]!.select})`;
+      if (small) {
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${entity}_judged AS ${select}`);
+        await db.run(`COPY ${entity}_judged TO ${lit(kept)} ${PARQUET}`);
+        await db.run(`CREATE OR REPLACE TEMP VIEW ${entity}_verdicts AS SELECT ${keptColumns(entity, 'reason')} FROM ${entity}_judged`);
+      } else {
+        await db.run(`COPY (${select}) TO ${lit(kept)} ${PARQUET}`);
+        await readPart(db, entity, kept, small);
+      }
+      fs.rmSync(earlier, { force: true });
+      options.step?.(++done);
     }
     const digests = Object.fromEntries(parts.map((p) => [p.relation, p.digest]));
     fs.writeFileSync(path.join(staging, INPUTS_FILE), `${JSON.stringify({ runDate, jobId: options.jobId, parts: digests })}\n`);
@@ -220,7 +217,7 @@ export async function openVerdicts(
     throw err;
   }
   // Views over the staged files follow them to where they now are; tables hold their rows.
-  if (!small) for (const entity of ENTITIES) await db.run(overFile(`${entity}_verdicts`, path.join(dir, `${entity}.parquet`)));
+  if (!small) for (const entity of ENTITIES) await readPart(db, entity, path.join(dir, `${entity}.parquet`), small);
   return { reused: false, computed: parts.length - reusable.size };
 }
 
