@@ -127,10 +127,15 @@ export async function loadBatch(
     hooks.progress?.(0.9);
 
     // A batch alone on its dates (a day's usual case) has its marts there already, in gold.
-    const others = await db.one(`SELECT count(*) AS n FROM analytics.fact_orders
-      WHERE batch_date <> ${batch} AND order_date IN (SELECT order_date FROM affected_dates)`);
     const martFiles = GOLD_MARTS.map((m) => goldFiles(lake, m.table, runDate));
-    const alone = metrics['fact_orders.skippedNewer'] === 0 && Number(others.n) === 0 && martFiles.every((f) => f.length > 0);
+    const aloneOnDates = async () =>
+      Number(
+        (
+          await db.one(`SELECT count(*) AS n FROM analytics.fact_orders
+          WHERE batch_date <> ${batch} AND order_date IN (SELECT order_date FROM affected_dates)`)
+        ).n,
+      ) === 0;
+    const alone = metrics['fact_orders.skippedNewer'] === 0 && martFiles.every((f) => f.length > 0) && (await aloneOnDates());
     const batchMarts = alone
       ? Object.fromEntries(GOLD_MARTS.map((m, i) => [m.table, `read_parquet(${listLit(martFiles[i])})`]))
       : undefined;

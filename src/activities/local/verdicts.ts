@@ -191,7 +191,7 @@ export async function openVerdicts(
         );
       } else {
         for (const st of own.slice(0, at)) {
-          // Small relations read more than once (repeated keys, the rows holding them) are computed once.
+          // What is marked to materialise (repeated keys, the few rows holding them) is computed once, as a table.
           await db.run(`CREATE OR REPLACE TEMP ${st.materialise ? 'TABLE' : 'VIEW'} ${st.name} AS ${st.select}`);
         }
       }
