@@ -2,7 +2,8 @@
  * `npm run bench:backfill`: a year of small days (the `small` scale: 200 customers, 50 products,
  * 1,000 orders a day) backfilled through the pipeline schedule, with the local backend, on the
  * Temporal dev server and a real `pipeline worker` process. Prints the total wall time from the
- * backfill request to the last completed run, runs per minute, and the worker's peak RSS.
+ * backfill request to the last completed run, runs per minute, the worker's peak RSS, and the CPU the
+ * worker and the dev server each used (the two share the machine's cores).
  * Target: 365 days in <= 200 s (the goal: 120 s).
  *
  *   npm run bench:backfill [-- --days 365] [-- --overlap allow_all|buffer_all] [-- --poll "1 second"]
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   const existing = process.env.BENCH_TEMPORAL_ADDRESS;
   if (!existing) console.log('starting the Temporal dev server ...');
   const server = existing
-    ? { address: existing, namespace: 'default', stop: async () => undefined }
+    ? { address: existing, namespace: 'default', pid: undefined, stop: async () => undefined }
     : await startDevServer({ headless: true, searchAttributes: [...CUSTOM_SEARCH_ATTRIBUTES] });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
@@ -158,6 +159,8 @@ async function main(): Promise<void> {
   let peak: number | undefined;
   let cpu: number | undefined;
   let cpuAtStart: number | undefined;
+  let serverCpu: number | undefined;
+  let serverCpuAtStart: number | undefined;
   try {
     await createOrUpdateSchedule(client, {
       ...defaultSettings(TASK_QUEUE),
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
     );
     const started = performance.now();
     cpuAtStart = cpuSeconds(workerPid);
+    serverCpuAtStart = server.pid === undefined ? undefined : cpuSeconds(server.pid);
     await backfillSchedule(client, SCHEDULE_ID, FIRST_DATE, LAST_DATE, OVERLAP);
     let lastPrint = 0;
     for (;;) {
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
   } finally {
     peak = peakRss(workerPid);
     cpu = cpuSeconds(workerPid);
+    serverCpu = server.pid === undefined ? undefined : cpuSeconds(server.pid);
     worker.kill('SIGTERM');
     await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await deleteSchedule(client, SCHEDULE_ID).catch(() => undefined);
@@ -211,6 +216,13 @@ async function main(): Promise<void> {
     const used = cpu - cpuAtStart;
     console.log(
       `worker CPU:          ${used.toFixed(0)} s (${((used / (wallMs / 1000)) * 100).toFixed(0)}% of one core; ${((used / completed) * 1000).toFixed(0)} ms per run) on ${os.cpus().length} cores`,
+    );
+  }
+  // The dev server shares the two cores: what it uses is what the runs' events cost it.
+  if (serverCpu !== undefined && serverCpuAtStart !== undefined) {
+    const used = serverCpu - serverCpuAtStart;
+    console.log(
+      `dev server CPU:      ${used.toFixed(0)} s (${((used / (wallMs / 1000)) * 100).toFixed(0)}% of one core; ${((used / completed) * 1000).toFixed(0)} ms per run)`,
     );
   }
   if (args.keep) console.log(`kept the lake, warehouse and worker log under ${work}`);
