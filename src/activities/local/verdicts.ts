@@ -183,21 +183,27 @@ export async function openVerdicts(
       const own = statements.filter((st) => entityOf(st.name) === entity);
       const at = own.findIndex((st) => st.name === `${entity}_verdicts`);
       const earlier = path.join(staging, `${entity}.own.parquet`);
+      let inlined: typeof own = [];
       if (referring && reusable.has(`${entity}_keyed`)) {
         // The rows' own verdicts on record still hold: only their references are judged again.
         fs.linkSync(path.join(dir, file), earlier);
         await db.run(
           `CREATE OR REPLACE TEMP VIEW ${entity}_keyed AS SELECT ${keptColumns(entity, 'keyed_reason')} FROM read_parquet(${lit(earlier)})`,
         );
-      } else {
+      } else if (own.slice(0, at).some((st) => st.materialise)) {
         for (const st of own.slice(0, at)) {
           // What is marked to materialise (repeated keys, the few rows holding them) is computed once, as a table.
           await db.run(`CREATE OR REPLACE TEMP ${st.materialise ? 'TABLE' : 'VIEW'} ${st.name} AS ${st.select}`);
         }
+      } else {
+        // A chain of plain steps (the window form) runs as one statement: a small day pays for binding
+        // each view twice (made, then read) more than for its rows.
+        inlined = own.slice(0, at);
       }
+      const ctes = inlined.length ? `WITH ${inlined.map((st) => `${st.name} AS (${st.select})`).join(', ')} ` : '';
       // Computed once, the own and the whole verdict together: a small batch's into memory and written
       // from there, a large one's written and read back.
-      const select = `SELECT ${referring ? keptColumns(entity, 'keyed_reason', 'reason') : keptColumns(entity, 'reason')} FROM (${own[at]!.select})`;
+      const select = `${ctes}SELECT ${referring ? keptColumns(entity, 'keyed_reason', 'reason') : keptColumns(entity, 'reason')} FROM (${own[at]!.select})`;
       if (small) {
         await db.run(`CREATE OR REPLACE TEMP TABLE ${entity}_judged AS ${select}`);
         await db.run(`COPY ${entity}_judged TO ${lit(kept)} ${PARQUET}`);
