@@ -19,6 +19,11 @@ export interface SensorInput {
   found?: Partial<Record<Entity, RawPartitionListing>>;
   polls?: number;
   alerted?: boolean;
+  /**
+   * Set by a run that has just looked at the partitions itself (`polls` counts that look): the
+   * sensor waits one interval before its first listing instead of listing again at once.
+   */
+  waitFirst?: boolean;
   /** The parent run, for the late-data notice's link. */
   parent: { workflowId: string; runId: string };
 }
@@ -42,6 +47,7 @@ export async function awaitRawDataSensor(input: SensorInput): Promise<SensorResu
   const softMs = msToNumber(options.softDeadline);
   const intervalMs = msToNumber(options.pollInterval);
 
+  if (input.waitFirst) await sleep(Math.max(1, Math.min(intervalMs, timeoutMs - (nowMs() - input.startedAtMs))));
   for (let pollsHere = 0; ; pollsHere++) {
     const missing = ENTITIES.filter((e) => !found[e]);
     const listings = await Promise.all(
@@ -80,7 +86,7 @@ export async function awaitRawDataSensor(input: SensorInput): Promise<SensorResu
       alerted = true;
     }
     if (pollsHere + 1 >= options.pollsPerHistory || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof awaitRawDataSensor>({ ...input, found, polls, alerted });
+      await continueAsNew<typeof awaitRawDataSensor>({ ...input, found, polls, alerted, waitFirst: undefined });
     }
     await sleep(Math.max(1, Math.min(intervalMs, timeoutMs - waitedMs)));
   }

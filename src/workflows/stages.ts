@@ -15,8 +15,8 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityName, EtlRunHandle, JobStatus, PipelineActivities, RunRef } from '../activities/types';
-import type { StageName } from '../shared/contract';
+import type { ActivityName, EtlRunHandle, JobStatus, PipelineActivities, RawPartitionListing, RunRef } from '../activities/types';
+import type { Entity, StageName } from '../shared/contract';
 import { ENTITIES } from '../shared/contract';
 import { gatePassed } from '../shared/quality';
 import { unreadSummary } from '../shared/unread';
@@ -25,6 +25,7 @@ import type { NoticeKind } from '../activities/types';
 import type { PipelineOptions, StageOptions, StageStatus } from './definitions';
 import type { RunBook } from './run-book';
 import { nowMs } from './run-book';
+import type { SensorResult } from './sensor';
 import { awaitRawDataSensor } from './sensor';
 
 /** A stage that ended badly; `noticeKind` picks the notice the operator gets. */
@@ -49,13 +50,24 @@ export interface StageContext {
 type Acts = ReturnType<typeof proxyActivities<PipelineActivities>>;
 
 /**
- * Starting, stopping and reading results are regular activities (visible in the Web UI with their
- * summaries). State reads are local activities: short idempotent calls that would otherwise cost a
- * server round trip each, which is most of a run's overhead when stages finish quickly.
+ * Runs started before this patch made every stage call but the state reads a regular activity and
+ * always started the raw-data sensor child. Since, every call a stage makes (start, read, stop, fetch
+ * results: each one short and idempotent) is a local activity, and the run lists the raw partitions
+ * itself before starting the sensor, which it then does only for what is missing. A regular activity
+ * costs the history 3 events and the run a workflow task; the child, ~25 events: together more than
+ * half of a quick run's history, and of what a backfill of quick days costs the server and worker.
+ */
+export const LOCAL_CALLS_PATCH = 'stage-calls-as-local-activities';
+
+/**
+ * Every stage call is a local activity (see LOCAL_CALLS_PATCH); runs from before it keep their
+ * regular activities for starting, stopping and reading results. Local activities still show in the
+ * Web UI, as markers with the same summaries.
  */
 function activitiesFor(o: StageOptions): Acts {
-  const remote = proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
   const local = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+  if (patched(LOCAL_CALLS_PATCH)) return local;
+  const remote = proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
   // The SDK's proxies resolve names lazily, so route by name rather than copying members.
   return new Proxy({} as Acts, { get: (_target, name) => (isStateRead(name) ? local : remote)[name as keyof Acts] });
 }
@@ -207,20 +219,37 @@ async function extract(ctx: StageContext, s: StageStatus): Promise<void> {
 
 async function awaitRawData(ctx: StageContext, s: StageStatus): Promise<void> {
   const info = workflowInfo();
-  const childId = `${info.workflowId}/awaitRawData/${s.attempts}`;
-  s.externalIds.sensorWorkflowId = childId;
-  const result = await executeChild(awaitRawDataSensor, {
-    workflowId: childId,
-    staticSummary: `Raw data sensor for ${ctx.book.status.runDate}`,
-    args: [
-      {
-        run: refOf(ctx, 'awaitRawData'),
-        options: ctx.options.stages.awaitRawData,
-        startedAtMs: nowMs(),
-        parent: { workflowId: info.workflowId, runId: info.runId },
-      },
-    ],
-  });
+  const o = ctx.options.stages.awaitRawData;
+  const run = refOf(ctx, 'awaitRawData');
+  const startedAtMs = nowMs();
+  let result: SensorResult | undefined;
+  let found: Partial<Record<Entity, RawPartitionListing>> | undefined;
+  if (patched(LOCAL_CALLS_PATCH)) {
+    const a = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+    const listings = await Promise.all(
+      ENTITIES.map((entity) => a.listRawPartition.executeWithOptions({ summary: `list raw/${entity}/${run.runDate}/` }, [{ run, entity }])),
+    );
+    found = {};
+    for (const l of listings) if (l.objects.length > 0) found[l.entity] = l;
+    if (listings.every((l) => l.objects.length > 0)) result = { listings, polls: 1, waitedMs: 0, lateAlertSent: false };
+  }
+  if (!result) {
+    const childId = `${info.workflowId}/awaitRawData/${s.attempts}`;
+    s.externalIds.sensorWorkflowId = childId;
+    result = await executeChild(awaitRawDataSensor, {
+      workflowId: childId,
+      staticSummary: `Raw data sensor for ${ctx.book.status.runDate}`,
+      args: [
+        {
+          run,
+          options: o,
+          startedAtMs,
+          parent: { workflowId: info.workflowId, runId: info.runId },
+          ...(found ? { found, polls: 1, waitFirst: true } : {}),
+        },
+      ],
+    });
+  }
   s.metrics.polls = result.polls;
   s.metrics.waitedMs = result.waitedMs;
   for (const l of result.listings) {

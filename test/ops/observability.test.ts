@@ -114,7 +114,9 @@ describe('structured logs and metrics', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(/^temporal_workflow_completed\{[^}]*task_queue="ops-obs"[^}]*\} [1-9]/m);
-    expect(text).toMatch(/temporal_activity_execution_latency\w*\{[^}]*activity_type="startEtlRun"/);
+    // Stage calls are local activities, the notice a regular one: each kind has its latency histogram.
+    expect(text).toMatch(/temporal_local_activity_execution_latency\w*\{[^}]*activity_type="startEtlRun"/);
+    expect(text).toMatch(/temporal_activity_execution_latency\w*\{[^}]*activity_type="publishNotification"/);
     expect(text).toMatch(/service="ecommerce-pipeline"/);
   });
 });

@@ -152,12 +152,24 @@ describe('dailyPipeline on the time-skipping server', () => {
         await handle.result();
         const status = await handle.query(statusQuery);
         const sensor = status.stages.find((s) => s.stage === 'awaitRawData')!;
-        expect(sensor.metrics.polls).toBe(4); // at 0, 5, 10 and 15 minutes
+        // At 0 minutes the run's own look, then the sensor child's at 5, 10 and 15.
+        expect(sensor.metrics.polls).toBe(4);
+        expect(sensor.externalIds.sensorWorkflowId).toBe('late-raw-data/awaitRawData/1');
         expect(sensor.metrics.waitedMs).toBeGreaterThanOrEqual(15 * 60_000);
         const transform = status.stages.find((s) => s.stage === 'transform')!;
         expect(transform.metrics.polls).toBe(4); // three RUNNING reads, 1, 2 and 4 s apart (adaptive polling), then SUCCEEDED
         expect(Date.parse(transform.endedAt!) - Date.parse(transform.startedAt!)).toBeGreaterThanOrEqual(7_000);
+        // Every stage call is a local activity (a marker); only the notice is a regular activity.
+        const events = (await handle.fetchHistory()).events ?? [];
+        const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+        expect(scheduled.map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name)).toEqual(['publishNotification']);
+        // The sensor child, handed what the run saw, waits an interval before its first listing.
+        const child = env.client.workflow.getHandle(sensor.externalIds.sensorWorkflowId!);
+        const childTimers = ((await child.fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes);
+        expect(childTimers).toHaveLength(3); // before the listings at 5, 10 and 15 minutes
+        if (RECORD) fs.writeFileSync(path.join(HISTORY_DIR, 'late-raw-data-sensor.json'), historyToJSON(await child.fetchHistory()));
       },
+      'late-raw-data',
     );
     expect(backend.count('listRawPartition')).toBe(12);
     expect(backend.count('getEtlRunState')).toBe(4);

@@ -100,7 +100,7 @@ const PAGE_SIZE = 1000;
 /** Temporal heartbeat when called inside an activity; a no-op when tests call the methods directly. */
 function heartbeatIfInActivity(details: unknown): void {
   const ctx = asyncLocalStorage.getStore();
-  // State reads run as local activities, which the server does not track: nothing to heartbeat to.
+  // Stage calls run as local activities, which the server does not track: nothing to heartbeat to.
   if (ctx && !ctx.info.isLocal) ctx.heartbeat(details);
 }
 
