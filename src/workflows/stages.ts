@@ -64,7 +64,7 @@ export const LOCAL_CALLS_PATCH = 'stage-calls-as-local-activities';
  * regular activities for starting, stopping and reading results. Local activities still show in the
  * Web UI, as markers with the same summaries.
  */
-function activitiesFor(o: StageOptions): Acts {
+function activitiesFor(o: Pick<StageOptions, 'activityTimeout' | 'retry'>): Acts {
   const local = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
   if (patched(LOCAL_CALLS_PATCH)) return local;
   const remote = proxyActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
@@ -225,13 +225,13 @@ async function awaitRawData(ctx: StageContext, s: StageStatus): Promise<void> {
   let result: SensorResult | undefined;
   let found: Partial<Record<Entity, RawPartitionListing>> | undefined;
   if (patched(LOCAL_CALLS_PATCH)) {
-    const a = proxyLocalActivities<PipelineActivities>({ startToCloseTimeout: o.activityTimeout, retry: o.retry });
+    const a = activitiesFor(o);
     const listings = await Promise.all(
       ENTITIES.map((entity) => a.listRawPartition.executeWithOptions({ summary: `list raw/${entity}/${run.runDate}/` }, [{ run, entity }])),
     );
     found = {};
     for (const l of listings) if (l.objects.length > 0) found[l.entity] = l;
-    if (listings.every((l) => l.objects.length > 0)) result = { listings, polls: 1, waitedMs: 0, lateAlertSent: false };
+    if (Object.keys(found).length === ENTITIES.length) result = { listings, polls: 1, waitedMs: 0, lateAlertSent: false };
   }
   if (!result) {
     const childId = `${info.workflowId}/awaitRawData/${s.attempts}`;
