@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Entity } from '../../shared/contract';
-import { rawPartitionPrefix, unreadFileReason } from '../../shared/contract';
+import { ENTITIES, rawPartitionPrefix, unreadFileReason } from '../../shared/contract';
 import type { RawObject, RawPartitionListing, UnreadItem } from '../types';
 import { badConfig, invalidData } from '../errors';
 
@@ -102,6 +102,24 @@ export class Lake {
   /** Where the batch's per-row verdicts are kept between validate and transform (see verdicts.ts). */
   verdictsDir(runDate: string): string {
     return path.join(this.root, 'processed', '_verdicts', `batch_date=${runDate}`);
+  }
+
+  /**
+   * About how much data a day is: the bytes of its raw files as stored, or, once they are gone, of its
+   * bronze Parquet scaled to CSV (about five times smaller). Nothing is checked or refused here.
+   */
+  dayBytes(runDate: string): number {
+    const sum = (dir: string) => {
+      try {
+        return fs
+          .readdirSync(dir, { withFileTypes: true })
+          .reduce((n, e) => (e.isFile() ? n + fs.statSync(path.join(dir, e.name)).size : n), 0);
+      } catch {
+        return 0;
+      }
+    };
+    const raw = ENTITIES.reduce((n, e) => n + sum(this.partitionDir(e, runDate)), 0);
+    return raw > 0 ? raw : 5 * ENTITIES.reduce((n, e) => n + sum(this.tableDir('bronze', e, runDate)), 0);
   }
 
   /** Batch folders of a table, oldest first, as [date, folder]. */
