@@ -77,20 +77,29 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServerHandle> {
   const cli = options.cliPath ?? (await findTemporalCli());
-  // Ports we pick can be taken by someone else before the server binds them; then we pick again.
-  const picksPorts = options.port === undefined || (options.uiPort === undefined && !options.headless);
-  const attempts = picksPorts ? 3 : 1;
+  // Ports we pick (the HTTP API's and the metrics' always) can be taken by someone else before the
+  // server binds them; then we pick again. A clash on a port the caller gave is theirs to resolve.
+  const given = [options.port, options.uiPort].filter((p): p is number => p !== undefined);
   let lastError: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       return await startOnce(cli, options);
     } catch (err) {
       lastError = err;
-      const portClash = err instanceof DevServerStartError && /address already in use/i.test(err.message);
-      if (!portClash) throw err;
+      if (!(err instanceof DevServerStartError && clashOnPickedPort(err.message, given))) throw err;
     }
   }
   throw lastError;
+}
+
+/**
+ * Whether the server's start-up log says a port it was told to listen on was taken, and that port
+ * is not one of `given` (the caller's): only then does picking ports again help.
+ */
+export function clashOnPickedPort(log: string, given: readonly number[]): boolean {
+  const taken = [...log.matchAll(/listen(?:ing)? tcp [^\s]*?:(\d+): bind: address already in use/gi)].map((m) => Number(m[1]));
+  if (taken.length === 0) return /address already in use/i.test(log) && given.length === 0;
+  return taken.every((p) => !given.includes(p));
 }
 
 async function startOnce(cli: string, options: DevServerOptions): Promise<DevServerHandle> {

@@ -7,7 +7,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTemporalCli, findTestServer, isServerUp, startDevServer, DevServerStartError } from '../../src/devtools';
+import { clashOnPickedPort, findTemporalCli, findTestServer, isServerUp, startDevServer, DevServerStartError } from '../../src/devtools';
 import { CUSTOM_SEARCH_ATTRIBUTES, SA_RUN_DATE } from '../../src/workflows/definitions';
 import { startTestDevServer } from '../support/temporal/dev-server';
 import type { TestDevServer } from '../support/temporal/dev-server';
@@ -197,6 +197,14 @@ describe('Temporal CLI dev server', () => {
     const error = await startDevServer({ cliPath: '/bin/sh', headless: true }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(DevServerStartError);
     expect(String((error as Error).message)).toMatch(/exited \(2\) before it was ready at 127\.0\.0\.1:\d+:\n.*cannot open server/);
+  });
+
+  it('picks its own ports again when one was taken, but not a port the caller gave', () => {
+    // The log of a start that lost its HTTP API port (picked by us) to another process on a CI machine.
+    const lost = 'failed listening for HTTP API on 127.0.0.1:32891: listen tcp 127.0.0.1:32891: bind: address already in use';
+    expect(clashOnPickedPort(lost, [40973])).toBe(true);
+    expect(clashOnPickedPort(lost, [32891])).toBe(false);
+    expect(clashOnPickedPort('open sqlite: disk I/O error', [])).toBe(false);
   });
 
   it('finds the temporal CLI binary', async () => {
