@@ -20,7 +20,7 @@ import { martSelects } from './sales';
 import { batchBronze } from './bronze';
 import { openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
-import { ident, lit } from './warehouse';
+import { ident, lit, runEach } from './warehouse';
 
 const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 
@@ -77,10 +77,10 @@ export async function transformBatch(
     staged[`${layer}/${table}`] = dir;
     return path.join(dir, 'part-00000.parquet');
   };
-  const copy = async (select: string, layer: string, table: string) => {
+  const copy = (select: string, layer: string, table: string) => {
     const file = out(layer, table);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    await db.run(`COPY (${select}) TO ${lit(file)} ${PARQUET}`);
+    return `COPY (${select}) TO ${lit(file)} ${PARQUET}`;
   };
 
   const metrics: Record<string, number> = {};
@@ -118,27 +118,32 @@ export async function transformBatch(
       const contract = columnNames(entity)
         .map((c) => `${ident(`t_${c}`)} AS ${ident(c)}`)
         .join(', ');
-      await copy(
-        `SELECT ${contract}, ${sourceFileExpr(sources[entity])} AS source_file, (ord % ${ORD_SCALE})::BIGINT AS source_row, ${batch} AS batch_date
-         FROM ${v} WHERE reason IS NULL`,
-        'silver',
-        entity,
-      );
-      await copy(`SELECT ${contract}, ${batch} AS batch_date FROM ${v} WHERE reason IS NULL`, 'gold', GOLD_TABLES[entity]);
-      // The verdicts hold no raw text: a reject's raw record is read back from bronze by its lineage.
-      await copy(
-        `SELECT ${batch} AS batch_date, ${lit(entity)} AS entity, ${sourceFileExpr(sources[entity])} AS source_file,
-           (ord % ${ORD_SCALE})::BIGINT AS row_number, reason, ${rawRecordExpr(entity, sources[entity])} AS raw_record
-         FROM (SELECT ord, reason FROM ${v} WHERE reason IS NOT NULL) JOIN raw_${entity} USING (ord) ORDER BY ord`,
-        'rejects',
-        entity,
-      );
+      await runEach(db, [
+        copy(
+          `SELECT ${contract}, ${sourceFileExpr(sources[entity])} AS source_file, (ord % ${ORD_SCALE})::BIGINT AS source_row, ${batch} AS batch_date
+           FROM ${v} WHERE reason IS NULL`,
+          'silver',
+          entity,
+        ),
+        copy(`SELECT ${contract}, ${batch} AS batch_date FROM ${v} WHERE reason IS NULL`, 'gold', GOLD_TABLES[entity]),
+        // The verdicts hold no raw text: a reject's raw record is read back from bronze by its lineage.
+        copy(
+          `SELECT ${batch} AS batch_date, ${lit(entity)} AS entity, ${sourceFileExpr(sources[entity])} AS source_file,
+             (ord % ${ORD_SCALE})::BIGINT AS row_number, reason, ${rawRecordExpr(entity, sources[entity])} AS raw_record
+           FROM (SELECT ord, reason FROM ${v} WHERE reason IS NOT NULL) JOIN raw_${entity} USING (ord) ORDER BY ord`,
+          'rejects',
+          entity,
+        ),
+      ]);
       step(0.75 + 0.07 * ENTITIES.indexOf(entity));
     }
     const facts = `(SELECT ${columnNames('orders')
       .map((c) => `${ident(`t_${c}`)} AS ${ident(c)}`)
       .join(', ')} FROM orders_verdicts WHERE reason IS NULL)`;
-    for (const mart of martSelects(facts, batch)) await copy(mart.select, 'gold', mart.table);
+    await runEach(
+      db,
+      martSelects(facts, batch).map((mart) => copy(mart.select, 'gold', mart.table)),
+    );
     const revenue = await db.one(`SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM ${facts}`);
     metrics['orders.revenue'] = Number(revenue.revenue);
   } catch (err) {

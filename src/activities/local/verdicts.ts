@@ -18,7 +18,7 @@ import { filesSignature } from './lake';
 import type { IndexedBatch } from './references';
 import { knownKeysSql, syncDimensionKeys } from './references';
 import type { Sql } from './warehouse';
-import { ident, lit } from './warehouse';
+import { ident, lit, runEach } from './warehouse';
 
 /** Lineage packed in one sortable number: later file, then later row, is larger. */
 export const ORD_SCALE = 10_000_000_000;
@@ -97,9 +97,9 @@ function recordedDigests(dir: string): Record<string, string> {
  * A kept part as the relation the stage reads. The gate and the transform read each verdict relation
  * many times: a small batch's is held in memory; a large one's stays a view, which DuckDB streams.
  */
-async function readPart(db: Sql, entity: Entity, file: string, small: boolean): Promise<void> {
+function readPart(entity: Entity, file: string, small: boolean): string {
   const select = `SELECT ${keptColumns(entity, 'reason')} FROM read_parquet(${lit(file)})`;
-  await db.run(`CREATE OR REPLACE TEMP ${small ? 'TABLE' : 'VIEW'} ${entity}_verdicts AS ${select}`);
+  return `CREATE OR REPLACE TEMP ${small ? 'TABLE' : 'VIEW'} ${entity}_verdicts AS ${select}`;
 }
 
 /** The entity whose rows a statement's relation holds (`orders_checked` -> orders), if it is one of a batch's. */
@@ -139,17 +139,18 @@ export async function openVerdicts(
   bronze: Record<Entity, BronzeBatch>,
   options: { jobId: string; step?: (done: number) => void; largeFromRows?: number },
 ): Promise<OpenedVerdicts> {
-  for (const entity of ENTITIES) {
-    await db.run(
-      `CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity].relation}`,
-    );
-  }
   const small = ENTITIES.reduce((n, e) => n + bronze[e].rows, 0) < (options.largeFromRows ?? LARGE_FROM_ROWS);
   const statements = small ? PLAIN : GROUPED;
   const index = await syncDimensionKeys(db, lake);
-  for (const entity of ['customers', 'products'] as const) {
-    await db.run(`CREATE OR REPLACE TEMP VIEW known_${entity} AS ${knownKeysSql(entity, runDate)}`);
-  }
+  await runEach(db, [
+    ...ENTITIES.map(
+      (entity) =>
+        `CREATE OR REPLACE TEMP VIEW raw_${entity} AS SELECT *, source_seq::BIGINT * ${ORD_SCALE} + source_row AS ord FROM ${bronze[entity].relation}`,
+    ),
+    ...(['customers', 'products'] as const).map(
+      (entity) => `CREATE OR REPLACE TEMP VIEW known_${entity} AS ${knownKeysSql(entity, runDate)}`,
+    ),
+  ]);
   const parts = partsOf(
     index.filter((b) => b.date < runDate),
     Object.fromEntries(ENTITIES.map((e) => [e, bronze[e].files])) as Record<Entity, string[]>,
@@ -162,7 +163,10 @@ export async function openVerdicts(
       .map((p) => p.relation),
   );
   if (reusable.size === parts.length) {
-    for (const entity of ENTITIES) await readPart(db, entity, path.join(dir, `${entity}.parquet`), small);
+    await runEach(
+      db,
+      ENTITIES.map((entity) => readPart(entity, path.join(dir, `${entity}.parquet`), small)),
+    );
     options.step?.(ENTITIES.length);
     return { reused: true, computed: 0 };
   }
@@ -176,7 +180,7 @@ export async function openVerdicts(
       const referring = REFERRING.has(entity);
       if (reusable.has(`${entity}_verdicts`)) {
         fs.linkSync(path.join(dir, file), kept);
-        await readPart(db, entity, kept, small);
+        await db.run(readPart(entity, kept, small));
         options.step?.(++done);
         continue;
       }
@@ -205,12 +209,13 @@ export async function openVerdicts(
       // from there, a large one's written and read back.
       const select = `${ctes}SELECT ${referring ? keptColumns(entity, 'keyed_reason', 'reason') : keptColumns(entity, 'reason')} FROM (${own[at]!.select})`;
       if (small) {
-        await db.run(`CREATE OR REPLACE TEMP TABLE ${entity}_judged AS ${select}`);
-        await db.run(`COPY ${entity}_judged TO ${lit(kept)} ${PARQUET}`);
-        await db.run(`CREATE OR REPLACE TEMP VIEW ${entity}_verdicts AS SELECT ${keptColumns(entity, 'reason')} FROM ${entity}_judged`);
+        await runEach(db, [
+          `CREATE OR REPLACE TEMP TABLE ${entity}_judged AS ${select}`,
+          `COPY ${entity}_judged TO ${lit(kept)} ${PARQUET}`,
+          `CREATE OR REPLACE TEMP VIEW ${entity}_verdicts AS SELECT ${keptColumns(entity, 'reason')} FROM ${entity}_judged`,
+        ]);
       } else {
-        await db.run(`COPY (${select}) TO ${lit(kept)} ${PARQUET}`);
-        await readPart(db, entity, kept, small);
+        await runEach(db, [`COPY (${select}) TO ${lit(kept)} ${PARQUET}`, readPart(entity, kept, small)]);
       }
       fs.rmSync(earlier, { force: true });
       options.step?.(++done);
@@ -223,7 +228,11 @@ export async function openVerdicts(
     throw err;
   }
   // Views over the staged files follow them to where they now are; tables hold their rows.
-  if (!small) for (const entity of ENTITIES) await readPart(db, entity, path.join(dir, `${entity}.parquet`), small);
+  if (!small)
+    await runEach(
+      db,
+      ENTITIES.map((entity) => readPart(entity, path.join(dir, `${entity}.parquet`), small)),
+    );
   return { reused: false, computed: parts.length - reusable.size };
 }
 

@@ -35,6 +35,15 @@ export interface Sql {
   appender(table: string): Promise<DuckDBAppender>;
 }
 
+/**
+ * Runs result-less statements, in order, as one call. Each call's answer is a hop through the
+ * worker's event loop, which a backfill keeps busy with hundreds of runs; a small day's turns are
+ * mostly such hops. The first statement that fails stops the rest, with its own message.
+ */
+export async function runEach(db: Sql, statements: readonly string[]): Promise<void> {
+  if (statements.length > 0) await db.run(statements.join(';\n'));
+}
+
 /** Single-quoted SQL string literal (DuckDB table functions take paths as literals, not parameters). */
 export function lit(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
