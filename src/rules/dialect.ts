@@ -102,6 +102,11 @@ export interface MartDialect {
   daysBetween(from: string, to: string): string;
   /** The wall-clock time a warehouse row's `last_updated` takes. */
   now: string;
+  /**
+   * count(DISTINCT of) where every value of `of` lies in [lo, hi], by a bitmap over that range, for
+   * engines that have one (see FactsProfile in src/rules/marts.ts); without it, count(DISTINCT).
+   */
+  countDistinctIn?(of: string, lo: bigint, hi: bigint): string;
 }
 
 export const MART_DIALECTS: Record<MartDialectName, MartDialect> = {
@@ -111,6 +116,8 @@ export const MART_DIALECTS: Record<MartDialectName, MartDialect> = {
     intDiv: (num, den) => `((${num}) // (${den}))`,
     daysBetween: (from, to) => `date_diff('day', ${from}, ${to})`,
     now: 'now()::TIMESTAMP',
+    // A group with no value of `of` has no bitmap: its count is 0, as count(DISTINCT) gives.
+    countDistinctIn: (of, lo, hi) => `coalesce(bit_count(bitstring_agg(${of}, ${lo}, ${hi})), 0)`,
   },
   spark: {
     name: 'spark',

@@ -121,12 +121,55 @@ export function martColumns(mart: DatedMart | RfmMart): string[] {
   return [...CUSTOMER_MEASURES, r.name, f.name, m.name, 'segment'];
 }
 
-function measureSql(d: MartDialect, m: Measure): string {
+/**
+ * What a batch's facts hold, read before its gold marts are grouped: the range of each column a mart
+ * counts distinct values of, and how many values each grain column takes. With them an engine that
+ * has a bitmap aggregate (DuckDB's bitstring_agg) counts distinct customers in a bitmap per group,
+ * three times faster than a hash set per group at 10M orders (bench/local.ts), when those bitmaps
+ * are small: a group's bitmap has a bit per value of the range, and there are at most as many groups
+ * as the grain columns' values multiplied.
+ */
+export interface FactsProfile {
+  /** Per counted column, its smallest and largest value (absent: no value, or not an integer). */
+  range: Record<string, { lo: bigint; hi: bigint }>;
+  /** Per grain column, its distinct values. */
+  distinct: Record<string, number>;
+}
+
+/** Bitmaps of one mart may take this much memory together; beyond it the mart counts with hash sets. */
+export const BITMAP_BUDGET_BYTES = 64 * 1024 * 1024;
+
+const COUNTED = [...new Set(GOLD_MARTS.flatMap((m) => m.measures.flatMap((x) => (x.agg === 'countDistinct' ? [x.of] : []))))];
+const GRAINS = [...new Set(GOLD_MARTS.flatMap((m) => m.grain))];
+
+/** The aggregates of a FactsProfile, as `lo_<column>`, `hi_<column>`, `n_<column>`, over the facts' rows. */
+export function factsProfileColumns(): string[] {
+  return [
+    ...COUNTED.flatMap((c) => [`min(${c}) AS lo_${c}`, `max(${c}) AS hi_${c}`]),
+    ...GRAINS.map((g) => `count(DISTINCT ${g}) AS n_${g}`),
+  ];
+}
+
+/** The FactsProfile of one row holding factsProfileColumns(). */
+export function factsProfileOf(row: Record<string, unknown>): FactsProfile {
+  const whole = (v: unknown) => (typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined);
+  const range: FactsProfile['range'] = {};
+  for (const c of COUNTED) {
+    const [lo, hi] = [whole(row[`lo_${c}`]), whole(row[`hi_${c}`])];
+    if (lo !== undefined && hi !== undefined) range[c] = { lo, hi };
+  }
+  return { range, distinct: Object.fromEntries(GRAINS.map((g) => [g, Number(row[`n_${g}`] ?? 0)])) };
+}
+
+function measureSql(d: MartDialect, m: Measure, bitmapOf?: (of: string) => { lo: bigint; hi: bigint } | undefined): string {
   switch (m.agg) {
     case 'count':
       return 'CAST(count(*) AS BIGINT)';
-    case 'countDistinct':
+    case 'countDistinct': {
+      const range = bitmapOf?.(m.of);
+      if (range && d.countDistinctIn) return `CAST(${d.countDistinctIn(m.of, range.lo, range.hi)} AS BIGINT)`;
       return `CAST(count(DISTINCT ${m.of}) AS BIGINT)`;
+    }
     case 'sum':
       return `CAST(sum(${m.of}) AS ${m.type})`;
     case 'centsMean': {
@@ -140,9 +183,14 @@ function measureSql(d: MartDialect, m: Measure): string {
 }
 
 /** A per-date mart over `facts` (a table or a parenthesised query), optionally only its rows matching `where`. */
-export function datedMartSelect(mart: DatedMart, d: MartDialect, facts: string, where?: string): string {
+export function datedMartSelect(mart: DatedMart, d: MartDialect, facts: string, where?: string, profile?: FactsProfile): string {
   const grain = mart.grain.join(', ');
-  const measures = mart.measures.map((m) => `${measureSql(d, m)} AS ${m.name}`).join(',\n  ');
+  const groups = mart.grain.reduce((n, g) => n * Math.max(1, profile?.distinct[g] ?? Infinity), 1);
+  const bitmapOf = (of: string) => {
+    const range = profile?.range[of];
+    return range && Number(range.hi - range.lo + 1n) * groups <= BITMAP_BUDGET_BYTES * 8 ? range : undefined;
+  };
+  const measures = mart.measures.map((m) => `${measureSql(d, m, bitmapOf)} AS ${m.name}`).join(',\n  ');
   return `SELECT ${grain},\n  ${measures}\nFROM ${facts} f${where ? `\nWHERE ${where}` : ''}\nGROUP BY ${grain}`;
 }
 
@@ -194,8 +242,8 @@ FROM (
 }
 
 /** The gold marts as the batch writes them: each named by its table, over the relation `facts`. */
-export function goldMartStatements(d: MartDialect, facts: string): { name: string; select: string }[] {
-  return GOLD_MARTS.map((mart) => ({ name: mart.table, select: datedMartSelect(mart, d, facts) }));
+export function goldMartStatements(d: MartDialect, facts: string, profile?: FactsProfile): { name: string; select: string }[] {
+  return GOLD_MARTS.map((mart) => ({ name: mart.table, select: datedMartSelect(mart, d, facts, undefined, profile) }));
 }
 
 /** Where a warehouse's refresh reads from, in its own names. */

@@ -42,7 +42,7 @@ function failLoadAfterStatements(n: number): WarehouseWrapper {
 }
 
 /** The load's statements (the merge, rejects, audit, then the marts' refresh): the last injection point is the final one. */
-const LOAD_STATEMENTS = 17;
+const LOAD_STATEMENTS = 20;
 
 describe('load atomicity', () => {
   let root: string;
@@ -87,7 +87,7 @@ describe('load atomicity', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it.each([0, 1, 3, 5, 8, 10, 12, 14, LOAD_STATEMENTS - 1])('a failure after %i statements changes nothing', async (n) => {
+  it.each([0, 1, 3, 5, 8, 10, 12, 14, 17, LOAD_STATEMENTS - 1])('a failure after %i statements changes nothing', async (n) => {
     const broken = open(config, { wrapWarehouse: failLoadAfterStatements(n) });
     try {
       const run = runRef(NEXT, 'load', 100 + n);

@@ -31,7 +31,7 @@ import type { SheetRows } from '../workbook';
 import { checkHeader, normaliseHeader, readWorkbook, sheetTable } from '../workbook';
 import { checkGzipComplete, compressionOf, exactPath, probeCsv, readCarefully } from './raw-csv';
 import type { Sql } from './warehouse';
-import { ident, lit, listLit } from './warehouse';
+import { PARQUET_TEXT, ident, listLit, lit } from './warehouse';
 import { bronzeWithRows } from './bronze';
 import { columnNames } from '../../rules/verdicts';
 
@@ -137,7 +137,6 @@ function emptyBronze(entity: Entity): string {
   return `SELECT NULL::INTEGER AS source_seq, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, ${cols.join(', ')}, NULL::VARCHAR AS malformed_line LIMIT 0`;
 }
 
-const PARQUET = `(FORMAT parquet, COMPRESSION snappy)`;
 
 async function writeCsvSource(db: Sql, entity: Entity, source: Source, out: string): Promise<void> {
   const width = source.header.length;
@@ -150,7 +149,7 @@ async function writeCsvSource(db: Sql, entity: Entity, source: Source, out: stri
   try {
     // Written in file order (DuckDB keeps insertion order): the row number is the Parquet position + 2.
     await db.run(
-      `COPY (SELECT ${bronzeProjection(entity, source, 'NULL')} FROM ${csvScan(source.file, width, 'header=true')}) TO ${lit(out)} ${PARQUET}`,
+      `COPY (SELECT ${bronzeProjection(entity, source, 'NULL')} FROM ${csvScan(source.file, width, 'header=true')}) TO ${lit(out)} ${PARQUET_TEXT}`,
     );
   } catch (err) {
     refused = err;
@@ -184,7 +183,7 @@ async function writeCsvSourceCarefully(db: Sql, entity: Entity, source: Source, 
         .map((c) => `NULL::VARCHAR AS ${ident(c)}`)
         .join(', ')}, line AS malformed_line FROM malformed_rows`;
     try {
-      await db.run(`COPY (SELECT * FROM (${good} UNION ALL BY NAME ${bad}) ORDER BY source_row) TO ${lit(out)} ${PARQUET}`);
+      await db.run(`COPY (SELECT * FROM (${good} UNION ALL BY NAME ${bad}) ORDER BY source_row) TO ${lit(out)} ${PARQUET_TEXT}`);
     } catch (err) {
       // Nothing the careful reading found explains the refusal: report what DuckDB said first.
       throw invalidData(`${source.file.key}: ${csvProblem(read.malformed.length ? err : refused, width)}`, { file: source.file.key });
@@ -212,7 +211,7 @@ async function writeSheetSource(db: Sql, entity: Entity, source: Source, out: st
     appender.endRow();
   }
   appender.closeSync();
-  await db.run(`COPY (SELECT ${bronzeProjection(entity, source, 'row_no')} FROM xlsx_rows ORDER BY row_no) TO ${lit(out)} ${PARQUET}`);
+  await db.run(`COPY (SELECT ${bronzeProjection(entity, source, 'row_no')} FROM xlsx_rows ORDER BY row_no) TO ${lit(out)} ${PARQUET_TEXT}`);
   await db.run('DROP TABLE xlsx_rows');
 }
 
@@ -228,7 +227,7 @@ export async function writeBronze(db: Sql, plan: PartitionPlan, dir: string, onS
   }
   if (parts.length === 0) {
     const out = path.join(dir, 'part-00000.parquet');
-    await db.run(`COPY (${emptyBronze(plan.entity)}) TO ${lit(out)} ${PARQUET}`);
+    await db.run(`COPY (${emptyBronze(plan.entity)}) TO ${lit(out)} ${PARQUET_TEXT}`);
     return [];
   }
   const counts = await db.all(

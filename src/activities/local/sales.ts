@@ -3,13 +3,17 @@
  * the warehouse refresh (the load runs it in its transaction).
  */
 import { MART_DIALECTS } from '../../rules/dialect';
+import type { FactsProfile } from '../../rules/marts';
 import { goldMartStatements, warehouseRefreshStatements } from '../../rules/marts';
 
 const duckdb = MART_DIALECTS.duckdb;
 
-/** Each gold mart of the batch over `facts` (its accepted orders), with the batch's date as `batch_date`. */
-export function martSelects(facts: string, batchDateLiteral: string): { table: string; select: string }[] {
-  return goldMartStatements(duckdb, facts).map((s) => ({
+/**
+ * Each gold mart of the batch over `facts` (its accepted orders), with the batch's date as
+ * `batch_date`; `profile`, when given, lets distinct customers be counted by bitmap.
+ */
+export function martSelects(facts: string, batchDateLiteral: string, profile?: FactsProfile): { table: string; select: string }[] {
+  return goldMartStatements(duckdb, facts, profile).map((s) => ({
     table: s.name,
     select: `SELECT m.*, ${batchDateLiteral} AS batch_date FROM (${s.select}) m`,
   }));

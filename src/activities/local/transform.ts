@@ -16,13 +16,12 @@ import type { SourceInfo } from './catalog';
 import { catalogedSources } from './catalog';
 import type { Lake } from './lake';
 import { columnNames } from '../../rules/verdicts';
+import { factsProfileColumns, factsProfileOf } from '../../rules/marts';
 import { martSelects } from './sales';
 import { batchBronze } from './bronze';
 import { openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
-import { ident, lit, runEach } from './warehouse';
-
-const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
+import { PARQUET_TYPED, ident, lit, runEach } from './warehouse';
 
 /**
  * The raw record as JSON: each header name of the row's source with its value ('' for none); a
@@ -80,7 +79,7 @@ export async function transformBatch(
   const copy = (select: string, layer: string, table: string) => {
     const file = out(layer, table);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    return `COPY (${select}) TO ${lit(file)} ${PARQUET}`;
+    return `COPY (${select}) TO ${lit(file)} ${PARQUET_TYPED}`;
   };
 
   const metrics: Record<string, number> = {};
@@ -140,12 +139,15 @@ export async function transformBatch(
     const facts = `(SELECT ${columnNames('orders')
       .map((c) => `${ident(`t_${c}`)} AS ${ident(c)}`)
       .join(', ')} FROM orders_verdicts WHERE reason IS NULL)`;
+    // One read of the facts gives the revenue and what the marts' distinct counts are best computed by.
+    const profile = await db.one(
+      `SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue, ${factsProfileColumns().join(', ')} FROM ${facts}`,
+    );
     await runEach(
       db,
-      martSelects(facts, batch).map((mart) => copy(mart.select, 'gold', mart.table)),
+      martSelects(facts, batch, factsProfileOf(profile)).map((mart) => copy(mart.select, 'gold', mart.table)),
     );
-    const revenue = await db.one(`SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM ${facts}`);
-    metrics['orders.revenue'] = Number(revenue.revenue);
+    metrics['orders.revenue'] = Number(profile.revenue);
   } catch (err) {
     // A failed run leaves nothing staged to fill the disk.
     fs.rmSync(staging, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import { filesSignature } from './lake';
 import type { IndexedBatch } from './references';
 import { knownKeysSql, syncDimensionKeys } from './references';
 import type { Sql } from './warehouse';
-import { ident, lit, runEach } from './warehouse';
+import { PARQUET_TYPED, ident, lit, runEach } from './warehouse';
 
 /** Lineage packed in one sortable number: later file, then later row, is larger. */
 export const ORD_SCALE = 10_000_000_000;
@@ -44,7 +44,6 @@ const RULES_DIGEST = createHash('sha256')
   .update(JSON.stringify([GROUPED, PLAIN]))
   .digest('hex');
 const INPUTS_FILE = '_inputs.json';
-const PARQUET = '(FORMAT parquet, COMPRESSION snappy)';
 
 /**
  * The parts a batch's verdicts are kept in, each with what it depends on. A row's own checks depend on
@@ -211,11 +210,11 @@ export async function openVerdicts(
       if (small) {
         await runEach(db, [
           `CREATE OR REPLACE TEMP TABLE ${entity}_judged AS ${select}`,
-          `COPY ${entity}_judged TO ${lit(kept)} ${PARQUET}`,
+          `COPY ${entity}_judged TO ${lit(kept)} ${PARQUET_TYPED}`,
           `CREATE OR REPLACE TEMP VIEW ${entity}_verdicts AS SELECT ${keptColumns(entity, 'reason')} FROM ${entity}_judged`,
         ]);
       } else {
-        await runEach(db, [`COPY (${select}) TO ${lit(kept)} ${PARQUET}`, readPart(entity, kept, small)]);
+        await runEach(db, [`COPY (${select}) TO ${lit(kept)} ${PARQUET_TYPED}`, readPart(entity, kept, small)]);
       }
       fs.rmSync(earlier, { force: true });
       options.step?.(++done);
