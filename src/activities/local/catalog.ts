@@ -137,7 +137,6 @@ function emptyBronze(entity: Entity): string {
   return `SELECT NULL::INTEGER AS source_seq, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, ${cols.join(', ')}, NULL::VARCHAR AS malformed_line LIMIT 0`;
 }
 
-
 async function writeCsvSource(db: Sql, entity: Entity, source: Source, out: string): Promise<void> {
   const width = source.header.length;
   // DuckDB's gzip reader stops quietly at a stream cut short at a line end; zlib reads to the marker.
