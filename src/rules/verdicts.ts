@@ -95,6 +95,13 @@ function expressions(d: Dialect, model: RulesModel) {
   const wellFormed = (c: ColumnSpec) =>
     c.type === 'decimal' ? matches(c.name, DECIMAL) : `(${matches(c.name, pattern(c))} AND ${typed(c.name)} IS NOT NULL)`;
 
+  /** NOT wellFormed(c), with the key's shortcut of Dialect.integerText where the engine has one. */
+  function malformed(c: ColumnSpec): string {
+    if (!(c.key && c.type === 'integer' && d.integerText)) return `NOT ${wellFormed(c)}`;
+    const t = typed(c.name);
+    return `CASE WHEN ${t} IS NULL THEN true WHEN ${d.integerText(t)} = ${raw(c.name)} THEN false ELSE NOT ${d.fullMatch(raw(c.name), INT)} END`;
+  }
+
   function rangeHolds(r: RangeRule): string {
     const than = typeof r.than === 'number' ? String(r.than) : typed(r.than.column);
     // A comparison with a blank optional value is unknown, and holds.
@@ -106,7 +113,7 @@ function expressions(d: Dialect, model: RulesModel) {
     const cols = model.columns[entity];
     const arms: [string, string[]][] = [
       ['malformed_row', ['malformed_line IS NOT NULL']],
-      ['missing_key', cols.filter(isIdentifier).map((c) => `NOT ${wellFormed(c)}`)],
+      ['missing_key', cols.filter(isIdentifier).map(malformed)],
       [
         'bad_date',
         cols
@@ -253,17 +260,26 @@ function formulaValue(d: Dialect, f: GateFormula): string {
   return `CASE WHEN ${count(f.among)} = 0 THEN CAST(1 AS DOUBLE) ELSE ${value} END`;
 }
 
-/** The quality report over the verdicts: position (report order), entity, check, value. */
+/**
+ * The quality report over the verdicts: position (report order), entity, check, value. Each entity's
+ * verdicts are read once: its formulas are computed side by side in one aggregate row, which a small
+ * table of its checks turns into one row per check.
+ */
 export function gateStatement(d: Dialect, model: RulesModel = MODEL): Statement {
   const selects: string[] = [];
+  const check = d.ident('check');
   let position = 0;
   for (const entity of ENTITIES) {
-    for (const f of model.gate) {
-      if ('entities' in f && f.entities && !f.entities.includes(entity)) continue;
-      selects.push(
-        `SELECT ${position++} AS position, ${d.str(entity)} AS entity, ${d.str(f.check)} AS ${d.ident('check')}, ${formulaValue(d, f)} AS value FROM ${entity}_verdicts`,
-      );
-    }
+    const formulas = model.gate.filter((f) => !('entities' in f && f.entities && !f.entities.includes(entity)));
+    if (formulas.length === 0) continue;
+    const at = formulas.map((_, i) => position + i);
+    position += formulas.length;
+    const values = formulas.map((f, i) => `${formulaValue(d, f)} AS v${i}`).join(', ');
+    const checks = formulas.map((f, i) => `(${at[i]}, ${d.str(entity)}, ${d.str(f.check)})`).join(', ');
+    selects.push(
+      `SELECT g.position, g.entity, g.${check}, CASE g.position ${at.map((p, i) => `WHEN ${p} THEN a.v${i}`).join(' ')} END AS value
+        FROM (SELECT ${values} FROM ${entity}_verdicts) a CROSS JOIN (VALUES ${checks}) AS g(position, entity, ${check})`,
+    );
   }
   return { name: 'quality_report', select: selects.join('\nUNION ALL\n') };
 }

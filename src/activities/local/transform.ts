@@ -21,7 +21,7 @@ import { martSelects } from './sales';
 import { batchBronze } from './bronze';
 import { openVerdicts, ORD_SCALE } from './verdicts';
 import type { Sql } from './warehouse';
-import { PARQUET_TYPED, ident, lit, runEach } from './warehouse';
+import { PARQUET_TYPED, asEnum, ident, lit, runEach } from './warehouse';
 
 /**
  * The raw record as JSON: each header name of the row's source with its value ('' for none); a
@@ -41,7 +41,11 @@ function rawRecordExpr(entity: Entity, sources: SourceInfo[]): string {
 
 function sourceFileExpr(sources: SourceInfo[]): string {
   if (sources.length === 0) return 'NULL::VARCHAR';
-  return `CASE (ord // ${ORD_SCALE}) ${sources.map((s) => `WHEN ${s.seq} THEN ${lit(s.sourceFile)}`).join(' ')} END`;
+  const name = `CASE (ord // ${ORD_SCALE}) ${sources.map((s) => `WHEN ${s.seq} THEN ${lit(s.sourceFile)}`).join(' ')} END`;
+  return asEnum(
+    name,
+    sources.map((s) => s.sourceFile),
+  );
 }
 
 export interface TransformHooks {
