@@ -127,15 +127,15 @@ function toVerdicts(e: Entity, rows: Record<string, unknown>[]): VerdictRow[] {
 const toQuality = (rows: Record<string, unknown>[]) =>
   rows.map((r) => ({ entity: String(r.entity), check: String(r.check), value: Number(r.value) }));
 
-/** The DuckDB rendering, in an in-memory database of its own. */
-export async function runDuckdb(inputs: StepInputs, model: RulesModel = MODEL): Promise<EngineResult> {
+/** The DuckDB rendering (or a variant of its dialect), in an in-memory database of its own. */
+export async function runDuckdb(inputs: StepInputs, model: RulesModel = MODEL, dialect: Dialect = duckdb): Promise<EngineResult> {
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   try {
     await createInputs(db, inputs);
-    for (const s of ruleStatements(duckdb, model)) await db.run(`CREATE TABLE ${s.name} AS ${s.select}`);
+    for (const s of ruleStatements(dialect, model)) await db.run(`CREATE TABLE ${s.name} AS ${s.select}`);
     const verdicts = {} as Record<Entity, VerdictRow[]>;
-    for (const e of ENTITIES) verdicts[e] = toVerdicts(e, (await db.runAndReadAll(verdictSelect(duckdb, e, 'VARCHAR'))).getRowObjectsJS());
+    for (const e of ENTITIES) verdicts[e] = toVerdicts(e, (await db.runAndReadAll(verdictSelect(dialect, e, 'VARCHAR'))).getRowObjectsJS());
     const quality = toQuality(
       (await db.runAndReadAll('SELECT entity, "check", value FROM quality_report ORDER BY position')).getRowObjectsJS(),
     );
