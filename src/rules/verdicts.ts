@@ -187,7 +187,8 @@ export function keyedRows(d: Dialect, entity: Entity, input: string, prefix: str
   // have a copy or lose a key contest; they take the window form, and every other row is its own last
   // copy and its key's only holder, judged by checks 0-4 alone as the batch streams through once. A
   // repeated key is one equal to the next in key order: over keys nearly all distinct, DuckDB sorts
-  // 10M of them in 0.5 s where a grouping's hash table of 10M entries takes 0.85 s (bench/local.ts).
+  // 10M of them in 0.5 s where a grouping's hash table of 10M entries takes 0.85 s (the statement
+  // timed alone on bench/local.ts's 10M-order day).
   const keyValue = e.typedValue(model.columns[entity].find((c) => c.name === keyOf(model, entity))!);
   const suspects = `${prefix}_suspects`;
   const contested = plain(suspects, suspects);

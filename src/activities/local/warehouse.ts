@@ -48,9 +48,9 @@ export async function runEach(db: Sql, statements: readonly string[]): Promise<v
  * How the stages write Parquet. Typed layers (verdicts, silver, gold, rejects) use format v2 pages
  * without dictionaries: ids and amounts are nearly all distinct, so a dictionary is built and then
  * dropped for most columns, and v2's delta encodings make those files less than half the size; at
- * 10M orders that writes each of them about a quarter faster (bench/local.ts). Bronze is all text,
- * read again by validate: there dictionaries pay for themselves in faster reads, so it keeps the
- * default (v1, snappy).
+ * 10M orders that writes each of them about a quarter faster (each statement timed alone on
+ * bench/local.ts's 10M-order day). Bronze is all text, read again by validate: there dictionaries
+ * pay for themselves in faster reads, so it keeps the default (v1, snappy).
  */
 export const PARQUET_TYPED = '(FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1)';
 export const PARQUET_TEXT = '(FORMAT parquet, COMPRESSION snappy)';
@@ -68,8 +68,8 @@ export function ident(name: string): string {
 /**
  * `expr`, a text that is one of `values`, as an ENUM of them. DuckDB's Parquet writer writes an ENUM
  * column as its dictionary and a small index per row, where it hashes and copies a text column's
- * value for every row: a source file's name over 10M rows cost a write 0.15-0.2 s (bench/local.ts).
- * The Parquet column is a plain string all the same.
+ * value for every row: a source file's name over 10M rows cost a write 0.15-0.2 s (timed alone on
+ * the same day). The Parquet column is a plain string all the same.
  */
 export function asEnum(expr: string, values: readonly string[]): string {
   return `CAST(${expr} AS ENUM(${[...new Set(values)].map(lit).join(', ')}))`;
