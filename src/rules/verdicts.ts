@@ -99,7 +99,7 @@ function expressions(d: Dialect, model: RulesModel) {
   function malformed(c: ColumnSpec): string {
     if (!(c.key && c.type === 'integer' && d.integerText)) return `NOT ${wellFormed(c)}`;
     const t = typed(c.name);
-    return `CASE WHEN ${t} IS NULL THEN true WHEN ${d.integerText(t)} = ${raw(c.name)} THEN false ELSE NOT ${d.fullMatch(raw(c.name), INT)} END`;
+    return `CASE WHEN ${t} IS NULL THEN true WHEN ${d.integerText(t)} = ${raw(c.name)} THEN false ELSE NOT ${d.fullMatch(raw(c.name), pattern(c))} END`;
   }
 
   function rangeHolds(r: RangeRule): string {
@@ -273,12 +273,12 @@ export function gateStatement(d: Dialect, model: RulesModel = MODEL): Statement 
   for (const entity of ENTITIES) {
     const formulas = model.gate.filter((f) => !('entities' in f && f.entities && !f.entities.includes(entity)));
     if (formulas.length === 0) continue;
-    const at = formulas.map((_, i) => position + i);
+    const first = position;
     position += formulas.length;
     const values = formulas.map((f, i) => `${formulaValue(d, f)} AS v${i}`).join(', ');
-    const checks = formulas.map((f, i) => `(${at[i]}, ${d.str(entity)}, ${d.str(f.check)})`).join(', ');
+    const checks = formulas.map((f, i) => `(${first + i}, ${d.str(entity)}, ${d.str(f.check)})`).join(', ');
     selects.push(
-      `SELECT g.position, g.entity, g.${check}, CASE g.position ${at.map((p, i) => `WHEN ${p} THEN a.v${i}`).join(' ')} END AS value
+      `SELECT g.position, g.entity, g.${check}, CASE g.position ${formulas.map((_, i) => `WHEN ${first + i} THEN a.v${i}`).join(' ')} END AS value
         FROM (SELECT ${values} FROM ${entity}_verdicts) a CROSS JOIN (VALUES ${checks}) AS g(position, entity, ${check})`,
     );
   }

@@ -121,6 +121,9 @@ export async function planPartition(lake: Lake, entity: Entity, runDate: string)
   return { entity, files, sources, unread };
 }
 
+/** The source's file name, the same in each of its rows (see asEnum). */
+const sourceFileColumn = (source: Source) => asEnum(lit(source.sourceFile), [source.sourceFile]);
+
 /** From positional text columns c0..cN to bronze's shape: lineage, contract columns, extras. */
 function bronzeProjection(entity: Entity, source: Source, rowExpr: string): string {
   const position = new Map(source.header.map((h, i) => [h, i] as [string, number]).filter(([h]) => h !== ''));
@@ -129,7 +132,7 @@ function bronzeProjection(entity: Entity, source: Source, rowExpr: string): stri
   const extras = [...position.entries()].filter(([h]) => !contract.includes(h));
   // Only a source with extra columns gets the `extra` column; readers combine parts by name.
   const extra = extras.length ? `, map(${listLit(extras.map(([h]) => h))}, [${extras.map(([, i]) => `c${i}`).join(', ')}]) AS extra` : '';
-  return `${source.seq}::INTEGER AS source_seq, ${asEnum(lit(source.sourceFile), [source.sourceFile])} AS source_file, (${rowExpr})::BIGINT AS source_row, ${cols.join(', ')}${extra}, NULL::VARCHAR AS malformed_line`;
+  return `${source.seq}::INTEGER AS source_seq, ${sourceFileColumn(source)} AS source_file, (${rowExpr})::BIGINT AS source_row, ${cols.join(', ')}${extra}, NULL::VARCHAR AS malformed_line`;
 }
 
 function emptyBronze(entity: Entity): string {
@@ -177,7 +180,7 @@ async function writeCsvSourceCarefully(db: Sql, entity: Entity, source: Source, 
     const lineBytes = Math.max(2_000_000, read.longest * 3 + 64);
     const good = `SELECT ${bronzeProjection(entity, source, 'row_no')}
       FROM read_csv(${lit(exactPath(scratch))}, header=false, ${CSV_DIALECT}, columns=${columns}, max_line_size=${lineBytes}, buffer_size=${Math.max(lineBytes * 2, 32 * 1024 * 1024)})`;
-    const bad = `SELECT ${source.seq}::INTEGER AS source_seq, ${asEnum(lit(source.sourceFile), [source.sourceFile])} AS source_file, row_no AS source_row,
+    const bad = `SELECT ${source.seq}::INTEGER AS source_seq, ${sourceFileColumn(source)} AS source_file, row_no AS source_row,
       ${columnNames(entity)
         .map((c) => `NULL::VARCHAR AS ${ident(c)}`)
         .join(', ')}, line AS malformed_line FROM malformed_rows`;

@@ -144,14 +144,14 @@ export async function transformBatch(
       .map((c) => `${ident(`t_${c}`)} AS ${ident(c)}`)
       .join(', ')} FROM orders_verdicts WHERE reason IS NULL)`;
     // One read of the facts gives the revenue and what the marts' distinct counts are best computed by.
-    const profile = await db.one(
+    const summary = await db.one(
       `SELECT coalesce(sum(order_amount), 0)::DECIMAL(18,2)::VARCHAR AS revenue, ${factsProfileColumns().join(', ')} FROM ${facts}`,
     );
     await runEach(
       db,
-      martSelects(facts, batch, factsProfileOf(profile)).map((mart) => copy(mart.select, 'gold', mart.table)),
+      martSelects(facts, batch, factsProfileOf(summary)).map((mart) => copy(mart.select, 'gold', mart.table)),
     );
-    metrics['orders.revenue'] = Number(profile.revenue);
+    metrics['orders.revenue'] = Number(summary.revenue);
   } catch (err) {
     // A failed run leaves nothing staged to fill the disk.
     fs.rmSync(staging, { recursive: true, force: true });

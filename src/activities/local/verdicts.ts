@@ -25,7 +25,7 @@ export const ORD_SCALE = 10_000_000_000;
 
 /**
  * Two renderings of the same rules for DuckDB. The grouped one finds exact copies and repeated keys
- * by a grouping first, so a large batch streams through once instead of being sorted by window
+ * by a sort of the keys first, so a large batch streams through once instead of being sorted by window
  * partitions; its extra statements (temp tables among them) are fixed costs that dominate a small
  * batch, which the plain window form (Trino's and Spark's) judges in fewer. Both are proven to give
  * the same verdicts (test/parity: the local pipeline's small batches against the grouped rendering,
